@@ -1,0 +1,46 @@
+"""Parsing and normalising identifiers people paste: DOIs, entry ids.
+
+A DOI is case-insensitive, so the knowledge base stores and compares it in lower case, without any
+`https://doi.org/` or `doi:` prefix.
+
+Example:
+
+    >>> normalise_doi("  https://doi.org/10.1080/20008066.2025.2485513. ")
+    '10.1080/20008066.2025.2485513'
+    >>> normalise_doi("not a doi") is None
+    True
+"""
+
+from __future__ import annotations
+
+import re
+import urllib.parse
+
+DOI_PATTERN = re.compile(r"^10\.\d{4,9}/\S+$")
+_PREFIXES = re.compile(
+    r"^(?:doi:\s*|https?://(?:dx\.)?doi\.org/|(?:dx\.)?doi\.org/)",
+    re.IGNORECASE,
+)
+SLUG_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+
+
+def strip_doi(text: str) -> str:
+    """The DOI part of what was pasted: no spaces, prefix or trailing full stop; case kept."""
+    value = text.strip()
+    value = _PREFIXES.sub("", value).strip()
+    if value.startswith(("http://", "https://")):
+        return value
+    value = urllib.parse.unquote(value) if "%2F" in value.upper() else value
+    return value.rstrip(".,;")
+
+
+def normalise_doi(text: str) -> str | None:
+    """The DOI in canonical (lower-case, bare) form, or None when `text` is not a DOI."""
+    value = strip_doi(text)
+    if not DOI_PATTERN.match(value) or any(c in value for c in '<>"'):
+        return None
+    return value.lower()
+
+
+def is_slug(text: str) -> bool:
+    return bool(SLUG_PATTERN.match(text))
