@@ -1,0 +1,204 @@
+"""Reading YAML files safely, keeping where every value came from.
+
+PyYAML happily accepts things that hurt in a knowledge base: a key written twice (the second silently wins),
+anchors and aliases (a few lines can expand to billions of values), dates turned into date objects, and files of
+any size or encoding. This loader refuses those with a `Problem` pointing at the line, and can later say where
+any value sits (`LoadedEntry.locate`) so that validation errors point at the right line and column.
+
+Example:
+
+    >>> entry = load_text("id: x\\ncitation:\\n  year: 2025\\n", "x.yaml")
+    >>> entry.data["citation"]["year"], entry.locate(("citation", "year"))
+    (2025, (3, 9))
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from kb.problems import ERROR, Problem, ProblemError, display_path
+
+MAX_FILE_BYTES = 512 * 1024
+TIMESTAMP_TAG = "tag:yaml.org,2002:timestamp"
+_BaseLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _DuplicateKey(yaml.MarkedYAMLError):
+    pass
+
+
+class _AliasUsed(yaml.MarkedYAMLError):
+    pass
+
+
+class EntryLoader(_BaseLoader):
+    """PyYAML's safe loader (C-accelerated when available) that keeps dates as text and refuses
+    duplicate keys and aliases."""
+
+    yaml_implicit_resolvers = {
+        first: [(tag, regexp) for tag, regexp in resolvers if tag != TIMESTAMP_TAG]
+        for first, resolvers in _BaseLoader.yaml_implicit_resolvers.items()
+    }
+
+    def construct_object(self, node, deep=False):
+        if node in self.constructed_objects or node in self.recursive_objects:
+            raise _AliasUsed(problem="alias", problem_mark=node.start_mark)
+        return super().construct_object(node, deep=deep)
+
+    def construct_mapping(self, node, deep=False):
+        seen: dict[Any, yaml.Mark] = {}
+        for key_node, _ in node.value:
+            if isinstance(key_node, yaml.ScalarNode):
+                if key_node.value in seen:
+                    first = seen[key_node.value]
+                    raise _DuplicateKey(
+                        problem=f"duplicate key '{key_node.value}' (first written on line {first.line + 1})",
+                        problem_mark=key_node.start_mark,
+                    )
+                seen[key_node.value] = key_node.start_mark
+        return super().construct_mapping(node, deep=deep)
+
+
+@dataclass
+class LoadedEntry:
+    """A parsed YAML file: its plain data, and the text to find positions in when a problem needs one."""
+
+    path: str
+    text: str
+    data: Any
+    _root: Any = field(default=None, repr=False)
+
+    def locate(self, keys: tuple = (), at_key: bool = False) -> tuple[int, int]:
+        """1-based (line, column) of the value at `keys`, or of the nearest ancestor that exists.
+
+        With `at_key`, the position of the last key itself (where an unknown key was typed)."""
+        node = self._root_node()
+        position = _mark(node)
+        for key in keys:
+            child = _child(node, key)
+            if child is None:
+                break
+            key_node, node = child
+            position = _mark(key_node if at_key and key_node is not None else node)
+        return position
+
+    def _root_node(self):
+        if self._root is None:
+            self._root = yaml.compose(self.text, Loader=EntryLoader)
+        return self._root
+
+
+def _mark(node) -> tuple[int, int]:
+    if node is None:
+        return (1, 1)
+    return (node.start_mark.line + 1, node.start_mark.column + 1)
+
+
+def _child(node, key):
+    """(key node, value node) of `key` in a mapping node, or (None, item) of index `key` in a sequence node."""
+    if isinstance(node, yaml.MappingNode):
+        for key_node, value_node in node.value:
+            if isinstance(key_node, yaml.ScalarNode) and key_node.value == str(key):
+                return key_node, value_node
+    if isinstance(node, yaml.SequenceNode) and isinstance(key, int) and 0 <= key < len(node.value):
+        return None, node.value[key]
+    return None
+
+
+def load_entry(path: Path | str) -> LoadedEntry:
+    """Read and parse one YAML file; raises `ProblemError` with a precise position when it cannot."""
+    shown = display_path(path)
+    try:
+        size = Path(path).stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise ProblemError(
+                Problem(shown, 1, 1, ERROR, f"file is {size:,} bytes; entries may be at most {MAX_FILE_BYTES:,}")
+            )
+        raw = Path(path).read_bytes()
+    except OSError as error:
+        raise ProblemError(Problem(shown, 1, 1, ERROR, f"cannot read file: {error.strerror or error}")) from None
+    return load_text(_decode(raw, shown), shown)
+
+
+def _decode(raw: bytes, shown: str) -> str:
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        before = raw[: error.start]
+        line = before.count(b"\n") + 1
+        col = len(before.rsplit(b"\n", 1)[-1].decode("utf-8", errors="replace")) + 1
+        message = f"file is not UTF-8: byte 0x{raw[error.start]:02x} cannot be decoded"
+        hint = "save the file as UTF-8 in your editor"
+        raise ProblemError(Problem(shown, line, col, ERROR, message, hint)) from None
+
+
+def load_text(text: str, shown: str) -> LoadedEntry:
+    """Parse YAML text that came from `shown` (the path used in messages)."""
+    try:
+        data = yaml.load(text, Loader=EntryLoader)  # noqa: S506 - EntryLoader is a SafeLoader
+    except _AliasUsed:
+        raise ProblemError(_alias_problem(text, shown)) from None
+    except yaml.MarkedYAMLError as error:
+        raise ProblemError(_yaml_problem(error, text, shown)) from None
+    except yaml.YAMLError as error:
+        raise ProblemError(Problem(shown, 1, 1, ERROR, f"YAML error: {error}")) from None
+    except RecursionError:
+        raise ProblemError(Problem(shown, 1, 1, ERROR, "values are nested too deeply to be an entry")) from None
+    return LoadedEntry(path=shown, text=text, data=data)
+
+
+_HINTS = {
+    "mapping values are not allowed": "put quotes around a value that contains ': '",
+    "could not find expected ':'": "each line needs 'key: value'; check this line and the one above",
+    "found undefined alias": "anchors and aliases are not allowed in entries",
+    "expected a single document": "an entry is one YAML document; remove the extra '---'",
+    "could not determine a constructor": "custom YAML tags (!!python/..., !tag) are not allowed",
+    "end of stream": "a quote or bracket is opened and never closed",
+}
+
+
+def _yaml_problem(error: yaml.MarkedYAMLError, text: str, shown: str) -> Problem:
+    mark = error.problem_mark or error.context_mark
+    line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+    problem = error.problem or "invalid YAML"
+    if isinstance(error, _DuplicateKey):
+        return Problem(shown, line, col, ERROR, problem, "remove one of them or merge their values")
+    message = f"YAML syntax error: {problem}"
+    if error.context:
+        message += f" ({error.context}"
+        if error.context_mark and error.context_mark.line != (mark.line if mark else -1):
+            message += f" started on line {error.context_mark.line + 1}"
+        message += ")"
+    return Problem(shown, line, col, ERROR, message, _hint(message, text, line))
+
+
+def _hint(message: str, text: str, line: int) -> str | None:
+    lines = text.split("\n")
+    if 0 < line <= len(lines) and "\t" in lines[line - 1]:
+        return "indent with spaces, not tabs"
+    return next((hint for needle, hint in _HINTS.items() if needle in message), None)
+
+
+def _alias_problem(text: str, shown: str) -> Problem:
+    """Point at the first alias (`*name`), which is where the contributor reused a value."""
+    mark = None
+    try:
+        for event in yaml.parse(text, Loader=EntryLoader):
+            if isinstance(event, yaml.AliasEvent):
+                mark = event.start_mark
+                break
+    except yaml.YAMLError:
+        pass
+    line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+    return Problem(
+        shown,
+        line,
+        col,
+        ERROR,
+        "YAML anchors and aliases (&name, *name) are not allowed in entries",
+        "write the value out in full",
+    )

@@ -1,0 +1,124 @@
+"""Stage 2: check loaded entries against the schema, the vocabulary and each other; build `Study` records.
+
+Every problem is collected (not raised) so a contributor sees all of them in one run. Entries with errors
+are left out of `ValidationResult.studies`; warnings do not stop an entry.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from kb.load import LoadedEntry, load_entry
+from kb.model import Study, study_from_dict
+from kb.problems import ERROR, Problem, ProblemError
+from kb.validate import rules
+from kb.validate.corpus import EntryKey, duplicate_problems
+from kb.validate.schema import schema_problems
+from kb.vocabulary import Vocabulary
+
+
+@dataclass
+class ValidationResult:
+    studies: list[Study] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def errors(self) -> list[Problem]:
+        return [p for p in self.problems if p.is_error]
+
+    @property
+    def warnings(self) -> list[Problem]:
+        return [p for p in self.problems if not p.is_error]
+
+    def ok(self, strict: bool = False) -> bool:
+        return not (self.problems if strict else self.errors)
+
+
+@dataclass
+class _Checked:
+    entry: LoadedEntry
+    path: Path
+    data: dict | None  # canonical data when the entry passed the schema
+    problems: list[Problem]
+
+
+def validate_entries(
+    paths: Sequence[Path],
+    vocabulary: Vocabulary,
+    others: Iterable[Path] = (),
+    today: datetime.date | None = None,
+    progress=None,
+) -> ValidationResult:
+    """Validate `paths`; `others` are the rest of the knowledge base, read only for cross-entry checks."""
+    today = today or datetime.date.today()
+    result = ValidationResult()
+    checked: list[_Checked] = []
+    for path in progress(paths) if progress else paths:
+        try:
+            checked.append(_check_one(load_entry(path), Path(path), vocabulary, today))
+        except ProblemError as error:
+            result.problems.append(error.problem)
+    context = _load_quietly(set(map(Path, others)) - set(map(Path, paths)))
+    known_ids = {c.entry.data.get("id") for c in checked + context} - {None}
+    for item in checked:
+        if item.data is not None:
+            item.problems += rules.check_related(item.entry, known_ids)
+    selected = {item.entry.path for item in checked}
+    keys = [_entry_key(item.entry) for item in checked + context]
+    cross = [p for p in duplicate_problems(keys) if p.path in selected]
+    for item in checked:
+        result.problems += item.problems
+        if item.data is not None and not any(p.is_error for p in item.problems + cross if p.path == item.entry.path):
+            result.studies.append(study_from_dict(item.data, item.path))
+    result.problems += cross
+    result.problems.sort(key=lambda p: (p.path, p.line, p.col))
+    return result
+
+
+def _check_one(entry: LoadedEntry, path: Path, vocabulary: Vocabulary, today: datetime.date) -> _Checked:
+    if not isinstance(entry.data, dict):
+        shape = "empty" if entry.data is None else f"a {type(entry.data).__name__}"
+        message = f"an entry must be a mapping of keys (id, title, ...), but this file is {shape}"
+        hint = "start from entries/_template.yaml"
+        return _Checked(entry, path, None, [Problem(entry.path, 1, 1, ERROR, message, hint)])
+    data, problems = rules.canonical_tags(entry, vocabulary)
+    problems += rules.check_id(entry, path)
+    structure = schema_problems(entry)
+    if structure:
+        return _Checked(entry, path, None, sorted(problems + structure, key=lambda p: (p.line, p.col)))
+    problems += rules.check_doi(entry)
+    problems += rules.check_numbers(entry)
+    problems += rules.check_dates(entry, today)
+    return _Checked(entry, path, data, problems)
+
+
+def _load_quietly(paths: Iterable[Path]) -> list[_Checked]:
+    """The rest of the knowledge base, for cross-entry checks; its own problems are not this run's concern."""
+    loaded = []
+    for path in sorted(paths):
+        try:
+            entry = load_entry(path)
+        except ProblemError:
+            continue
+        if isinstance(entry.data, dict):
+            loaded.append(_Checked(entry, path, None, []))
+    return loaded
+
+
+def _entry_key(entry: LoadedEntry) -> EntryKey:
+    data = entry.data if isinstance(entry.data, dict) else {}
+    citation = data.get("citation") if isinstance(data.get("citation"), dict) else {}
+    doi, title = citation.get("doi"), data.get("title")
+    return EntryKey(
+        path=entry.path,
+        id=str(data.get("id", entry.path)),
+        doi=doi if isinstance(doi, str) else None,
+        title=title if isinstance(title, str) else None,
+        where=lambda field: entry.locate(_FIELD_KEYS[field]),
+    )
+
+
+_FIELD_KEYS = {"doi": ("citation", "doi"), "title": ("title",)}

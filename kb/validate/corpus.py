@@ -1,0 +1,94 @@
+"""Checks across the whole knowledge base: the same work entered twice.
+
+A duplicate shows up as the same DOI (in any case, with or without a prefix) or as a near-identical title.
+Comparing every title with every other is quadratic, so titles are first grouped by their two rarest words:
+near-identical titles share their rare words, and groups of rare words stay small however large the
+knowledge base grows.
+
+Example:
+
+    >>> where = {"doi": (1, 1), "title": (2, 1)}.get
+    >>> a = EntryKey("a.yaml", "a", "10.1000/X", "Psilocybin for major depression", where)
+    >>> b = EntryKey("b.yaml", "b", "10.1000/x", "Psilocybin for major depresion", where)
+    >>> for problem in duplicate_problems([a, b]):
+    ...     print(problem.message)
+    DOI 10.1000/x is also used by a (a.yaml:1)
+    title is nearly identical to a (a.yaml:2): probable duplicate
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter, defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from rapidfuzz import fuzz
+
+from kb.identifiers import normalise_doi
+from kb.problems import ERROR, WARNING, Problem
+
+TITLE_SIMILARITY = 93.0
+_WORD = re.compile(r"[a-z0-9]+")
+
+
+@dataclass(frozen=True)
+class EntryKey:
+    """What duplicate detection needs of an entry; `where("doi")` or `where("title")` gives (line, col)
+    only when a message needs it, since finding positions means parsing the file again."""
+
+    path: str
+    id: str
+    doi: str | None
+    title: str | None
+    where: Callable[[str], tuple[int, int]]
+
+
+def duplicate_problems(keys: list[EntryKey]) -> list[Problem]:
+    """Problems on the later of each pair of entries that share a DOI or a near-identical title."""
+    return _duplicate_dois(keys) + _similar_titles(keys)
+
+
+def _duplicate_dois(keys: list[EntryKey]) -> list[Problem]:
+    first_by_doi: dict[str, EntryKey] = {}
+    problems = []
+    for key in keys:
+        doi = normalise_doi(key.doi) if key.doi else None
+        if doi is None:
+            continue
+        first = first_by_doi.setdefault(doi, key)
+        if first is not key:
+            message = f"DOI {doi} is also used by {first.id} ({first.path}:{first.where('doi')[0]})"
+            hint = "each study is entered once; merge the two entries"
+            problems.append(Problem(key.path, *key.where("doi"), ERROR, message, hint))
+    return problems
+
+
+def _normal_title(title: str) -> str:
+    return " ".join(_WORD.findall(title.casefold()))
+
+
+def _similar_titles(keys: list[EntryKey]) -> list[Problem]:
+    titled = [(key, _normal_title(key.title)) for key in keys if key.title]
+    frequency = Counter(word for _, title in titled for word in set(title.split()))
+    blocks: dict[str, list[int]] = defaultdict(list)
+    for index, (_, title) in enumerate(titled):
+        for word in sorted(set(title.split()), key=lambda w: (frequency[w], w))[:2]:
+            blocks[word].append(index)
+    problems, reported = [], set()
+    for members in blocks.values():
+        for position, later in enumerate(members):
+            for earlier in members[:position]:
+                pair = (earlier, later)
+                if pair in reported or fuzz.ratio(titled[earlier][1], titled[later][1]) < TITLE_SIMILARITY:
+                    continue
+                reported.add(pair)
+                problems.append(_title_problem(titled[later][0], titled[earlier][0]))
+    return problems
+
+
+def _title_problem(key: EntryKey, first: EntryKey) -> Problem:
+    message = f"title is nearly identical to {first.id} ({first.path}:{first.where('title')[0]}): probable duplicate"
+    return Problem(
+        key.path, *key.where("title"), WARNING, message, "if it is a different study, say so in its headline"
+    )

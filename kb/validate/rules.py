@@ -1,0 +1,190 @@
+"""Checks on one entry that a JSON Schema cannot express: tags, ids, DOIs, numbers that must agree, dates.
+
+Each check takes the loaded entry (data plus positions) and returns problems; `canonical_tags` also returns the
+entry's data with synonyms replaced by their preferred terms, so later stages only ever see vocabulary slugs.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+from rapidfuzz import process
+
+from kb.identifiers import normalise_doi, strip_doi
+from kb.load import LoadedEntry
+from kb.problems import ERROR, WARNING, Problem
+from kb.vocabulary import Vocabulary
+
+RATIO_METRICS = {"odds_ratio", "risk_ratio", "hazard_ratio"}
+EARLIEST_YEAR = 1900
+
+
+def _problem(entry: LoadedEntry, keys: tuple, severity: str, message: str, hint: str | None = None) -> Problem:
+    line, col = entry.locate(keys)
+    return Problem(entry.path, line, col, severity, message, hint)
+
+
+def tag_places(data: dict) -> Iterator[tuple[str, tuple]]:
+    """Every place in an entry that holds a vocabulary term, as (facet, key path); places whose value is not
+    text are skipped (the schema check reports those)."""
+    places = [("designs", ("design", "type"))]
+    for facet in ("mechanisms", "substances", "conditions"):
+        places += [(facet, (facet, index)) for index in range(len(_list(data.get(facet))))]
+    for plural, key, facet in (("interventions", "substance", "substances"), ("applications", "setting", "settings")):
+        places += [(facet, (plural, index, key)) for index in range(len(_list(data.get(plural))))]
+    for facet, keys in places:
+        if isinstance(_get(data, keys), str):
+            yield facet, keys
+
+
+def _list(value) -> list:
+    return value if isinstance(value, list) else []
+
+
+def _get(data, keys: tuple):
+    """The value at `keys`, or None where the path does not exist."""
+    for key in keys:
+        if isinstance(data, dict) and isinstance(key, str):
+            data = data.get(key)
+        elif isinstance(data, list) and isinstance(key, int) and key < len(data):
+            data = data[key]
+        else:
+            return None
+    return data
+
+
+def _set(data, keys: tuple, value) -> None:
+    _get(data, keys[:-1])[keys[-1]] = value
+
+
+def canonical_tags(entry: LoadedEntry, vocabulary: Vocabulary) -> tuple[dict, list[Problem]]:
+    """The entry's data with every tag as its preferred slug, and a problem for each tag that is not one."""
+    data = entry.data
+    problems = []
+    fixed = None
+    for facet, keys in tag_places(data):
+        value = _get(data, keys)
+        resolution = vocabulary.resolve(facet, value)
+        if resolution.term is None:
+            hint = f"did you mean '{resolution.suggestion}'?" if resolution.suggestion else None
+            hint = hint or f"add the term to vocabulary.yml under {facet}, or pick an existing one"
+            problems.append(_problem(entry, keys, ERROR, f"unknown {facet[:-1]} tag '{value}'", hint))
+        elif resolution.via_synonym:
+            preferred = resolution.term.slug
+            message = f"'{value}' is a synonym; the preferred {facet[:-1]} tag is '{preferred}'"
+            problems.append(_problem(entry, keys, WARNING, message, f"write '{preferred}'"))
+            fixed = fixed or copy.deepcopy(data)
+            _set(fixed, keys, preferred)
+    return (fixed or data), problems
+
+
+def check_id(entry: LoadedEntry, path: Path) -> list[Problem]:
+    entry_id = entry.data.get("id")
+    if isinstance(entry_id, str) and path.stem != entry_id:
+        return [
+            _problem(
+                entry,
+                ("id",),
+                ERROR,
+                f"id '{entry_id}' does not match the file name '{path.name}'",
+                f"rename the file to {entry_id}.yaml or set id: {path.stem}",
+            )
+        ]
+    return []
+
+
+def check_doi(entry: LoadedEntry) -> list[Problem]:
+    raw = entry.data["citation"].get("doi")
+    if raw is None:
+        return []
+    canonical = normalise_doi(raw)
+    keys = ("citation", "doi")
+    if canonical is None:
+        return [_problem(entry, keys, ERROR, f"'{raw}' is not a DOI", "a DOI looks like 10.1080/20008066.2025.2485513")]
+    bare = strip_doi(raw)
+    if bare != raw:
+        return [_problem(entry, keys, WARNING, f"write the DOI without prefix or punctuation: {bare}", None)]
+    return []
+
+
+def check_numbers(entry: LoadedEntry) -> list[Problem]:
+    data = entry.data
+    problems = []
+    sample = data.get("sample") or {}
+    arms_total = sum(arm["n"] for arm in sample.get("arms", []))
+    if "n" in sample and arms_total > sample["n"]:
+        message = f"the arms add up to {arms_total}, more than the sample's n of {sample['n']}"
+        problems.append(_problem(entry, ("sample", "arms"), ERROR, message, "check n and each arm's n"))
+    for index, finding in enumerate(data["findings"]):
+        if "effect" in finding:
+            problems += _check_effect(entry, ("findings", index, "effect"), finding["effect"])
+        if isinstance(finding.get("p"), (int, float)) and not 0 <= finding["p"] <= 1:
+            problems.append(_problem(entry, ("findings", index, "p"), ERROR, "p must be between 0 and 1"))
+    problems += _check_pages(entry)
+    return problems
+
+
+def _check_effect(entry: LoadedEntry, keys: tuple, effect: dict) -> list[Problem]:
+    value, ci = effect["value"], effect.get("ci")
+    problems = []
+    if effect["metric"] in RATIO_METRICS and value <= 0:
+        problems.append(_problem(entry, (*keys, "value"), ERROR, f"a {effect['metric']} must be above 0"))
+    if ci is not None and not ci[0] <= value <= ci[1]:
+        message = f"the 95% CI [{ci[0]}, {ci[1]}] does not contain the value {value}"
+        hint = "write the CI as [lower, upper]" if ci[1] <= value <= ci[0] else "check the numbers in the paper"
+        problems.append(_problem(entry, (*keys, "ci"), ERROR, message, hint))
+    return problems
+
+
+def _check_pages(entry: LoadedEntry) -> list[Problem]:
+    pages = entry.data["citation"].get("pages")
+    numbers = [int(n) for n in re.findall(r"\d+", pages or "")]
+    if len(numbers) == 2 and numbers[0] > numbers[1]:
+        return [_problem(entry, ("citation", "pages"), ERROR, f"pages '{pages}' end before they start")]
+    return []
+
+
+def check_dates(entry: LoadedEntry, today: datetime.date) -> list[Problem]:
+    data = entry.data
+    problems = []
+    year = data["citation"].get("year")
+    if year is not None and not EARLIEST_YEAR <= year <= today.year + 1:
+        problems.append(
+            _problem(entry, ("citation", "year"), ERROR, f"year {year} is not plausible", "check the publication year")
+        )
+    dates = {}
+    for key in ("added", "reviewed"):
+        if key in data["record"]:
+            dates[key], problem = _parse_date(entry, ("record", key), data["record"][key], today)
+            problems += [problem] if problem else []
+    if dates.get("added") and dates.get("reviewed") and dates["reviewed"] < dates["added"]:
+        problems.append(_problem(entry, ("record", "reviewed"), ERROR, "the entry was reviewed before it was added"))
+    return problems
+
+
+def _parse_date(entry: LoadedEntry, keys: tuple, text: str, today: datetime.date):
+    try:
+        date = datetime.date.fromisoformat(text)
+    except ValueError:
+        return None, _problem(entry, keys, ERROR, f"'{text}' is not a real date", "write the date as YYYY-MM-DD")
+    if date > today + datetime.timedelta(days=1):
+        return None, _problem(entry, keys, ERROR, f"{text} is in the future")
+    if date.year < EARLIEST_YEAR:
+        return None, _problem(entry, keys, ERROR, f"{text} is not plausible")
+    return date, None
+
+
+def check_related(entry: LoadedEntry, known_ids: set[str]) -> list[Problem]:
+    problems = []
+    for index, other in enumerate(entry.data.get("related", [])):
+        if other == entry.data["id"]:
+            problems.append(_problem(entry, ("related", index), ERROR, "an entry cannot be related to itself"))
+        elif other not in known_ids:
+            match = process.extractOne(other, sorted(known_ids), score_cutoff=70)
+            hint = f"did you mean '{match[0]}'?" if match else "related ids must be ids of entries in entries/"
+            problems.append(_problem(entry, ("related", index), ERROR, f"no entry has the id '{other}'", hint))
+    return problems

@@ -1,0 +1,187 @@
+"""Checking an entry against the JSON Schema, with messages a contributor can act on.
+
+jsonschema's own messages ("Additional properties are not allowed ('tittle' was unexpected)") are accurate but
+not friendly, and carry no line numbers. This module turns each schema error into a `Problem` at the line of the
+offending value, with a "did you mean" where a misspelling can be guessed. Valid entries take a fast path
+(a compiled validator); the detailed walk only runs for entries that fail it.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from importlib import resources
+from typing import Any
+
+import fastjsonschema
+from jsonschema import Draft202012Validator, ValidationError
+from rapidfuzz import process
+
+from kb.load import LoadedEntry
+from kb.problems import ERROR, Problem
+
+TYPE_NAMES = {
+    "string": "text",
+    "integer": "a whole number",
+    "number": "a number",
+    "boolean": "true or false",
+    "array": "a list",
+    "object": "a mapping of keys",
+    "null": "nothing",
+}
+PATTERN_HINTS = {
+    "id": "lowercase letters, digits and single hyphens, e.g. agin-liebes-2025-self-compassion",
+    "related": "the id of another entry, e.g. mitchell-2021-mdma-ptsd",
+    "added": "write the date as YYYY-MM-DD",
+    "reviewed": "write the date as YYYY-MM-DD",
+    "date": "write the date as YYYY-MM-DD",
+    "url": "a web address starting with https:// (or http://)",
+    "orcid": "like 0000-0002-1825-0097, without https://orcid.org/",
+    "pages": "first-last, e.g. 1025-1033, or a single page",
+    "p": "a number between 0 and 1, or a bound such as '<0.001'",
+    "pmid": "digits only, e.g. 34262206",
+    "phase": "1, 2, 3, 4 or a combined phase such as 2/3",
+}
+
+
+@functools.lru_cache(maxsize=1)
+def study_schema() -> dict:
+    """The record schema shipped in the package (kb/schema/study.schema.json)."""
+    text = resources.files("kb").joinpath("schema/study.schema.json").read_text(encoding="utf-8")
+    return json.loads(text)
+
+
+@functools.lru_cache(maxsize=1)
+def _fast_validator():
+    return fastjsonschema.compile(study_schema())
+
+
+@functools.lru_cache(maxsize=1)
+def _full_validator() -> Draft202012Validator:
+    return Draft202012Validator(study_schema())
+
+
+def schema_problems(entry: LoadedEntry) -> list[Problem]:
+    """Every schema error in the entry, sorted by position."""
+    try:
+        _fast_validator()(entry.data)
+        return []
+    except fastjsonschema.JsonSchemaException:
+        pass
+    problems = []
+    for error in _full_validator().iter_errors(entry.data):
+        problems += _explain(error, entry)
+    return sorted(set(problems), key=lambda p: (p.line, p.col, p.message))
+
+
+def _explain(error: ValidationError, entry: LoadedEntry) -> list[Problem]:
+    keys = tuple(error.absolute_path)
+    validator = error.validator
+    if validator == "additionalProperties":
+        return _unknown_keys(error, entry, keys)
+    if validator == "oneOf":
+        return _explain_one_of(error, entry)
+    message, hint = _describe(error, keys)
+    return [_at(entry, keys, message, hint)]
+
+
+def _at(entry: LoadedEntry, keys: tuple, message: str, hint: str | None = None, at_key: bool = False) -> Problem:
+    line, col = entry.locate(keys, at_key=at_key)
+    return Problem(entry.path, line, col, ERROR, message, hint)
+
+
+def _where(keys: tuple) -> str:
+    """A readable field path: citation.authors[2].family."""
+    text = ""
+    for key in keys:
+        text += f"[{key}]" if isinstance(key, int) else (f".{key}" if text else str(key))
+    return text or "the entry"
+
+
+def _unknown_keys(
+    error: ValidationError, entry: LoadedEntry, keys: tuple, allowed: list[str] | None = None
+) -> list[Problem]:
+    allowed = allowed or list(error.schema.get("properties", {}))
+    problems = []
+    for key in error.instance:
+        if key in allowed:
+            continue
+        match = process.extractOne(str(key), allowed, score_cutoff=60)
+        hint = f"did you mean '{match[0]}'?" if match else f"allowed keys here: {', '.join(allowed)}"
+        problems.append(_at(entry, (*keys, key), f"unknown key '{key}' in {_where(keys)}", hint, at_key=True))
+    return problems
+
+
+def _explain_one_of(error: ValidationError, entry: LoadedEntry) -> list[Problem]:
+    """Authors are either a person (family/given) or an organisation (name): explain the branch they meant."""
+    instance = error.instance
+    branch = 1 if isinstance(instance, dict) and "name" in instance and "family" not in instance else 0
+    inner = [e for e in error.context if e.schema_path and e.schema_path[0] == branch]
+    if not isinstance(instance, dict) or not inner:
+        keys = tuple(error.absolute_path)
+        hint = "a person is {family: ..., given: ...}; an organisation is {name: ...}"
+        return [_at(entry, keys, f"{_where(keys)} is neither a person nor an organisation", hint)]
+    every_key = [key for option in error.validator_value for key in option.get("properties", {})]
+    problems = []
+    for sub in inner:
+        if sub.validator == "additionalProperties":
+            problems += _unknown_keys(sub, entry, tuple(sub.absolute_path), every_key)
+        elif not (sub.validator == "required" and "family" not in instance and "name" not in instance):
+            problems += _explain(sub, entry)
+    if "family" not in instance and "name" not in instance:
+        keys = tuple(error.absolute_path)
+        message = f"{_where(keys)} needs 'family' (a person) or 'name' (an organisation)"
+        problems.append(_at(entry, keys, message))
+    return problems
+
+
+def _describe(error: ValidationError, keys: tuple) -> tuple[str, str | None]:
+    where = _where(keys)
+    field = next((k for k in reversed(keys) if isinstance(k, str)), "")
+    validator, value = error.validator, error.instance
+    if validator == "required":
+        missing = [k for k in error.validator_value if not isinstance(value, dict) or k not in value]
+        return f"missing required key '{missing[0]}' in {where}", None
+    if validator == "type":
+        expected = error.validator_value
+        wanted = " or ".join(TYPE_NAMES.get(t, t) for t in ([expected] if isinstance(expected, str) else expected))
+        return f"{where} must be {wanted}, not {_show(value)}", _type_hint(expected, value)
+    if validator == "enum":
+        options = [str(o) for o in error.validator_value]
+        match = process.extractOne(str(value), options, score_cutoff=60)
+        hint = f"did you mean '{match[0]}'?" if match else None
+        return f"{where} is {_show(value)}; allowed: {', '.join(options)}", hint
+    if validator == "pattern" or validator == "maxLength" and field in PATTERN_HINTS:
+        if error.validator_value == "\\S":
+            return f"{where} must not be empty", None
+        return f"{where} has an invalid value {_show(value)}", PATTERN_HINTS.get(field)
+    if validator in ("minLength", "minItems"):
+        return f"{where} must not be empty", None
+    if validator == "uniqueItems":
+        return f"{where} lists the same value twice", None
+    if validator in ("minimum", "exclusiveMinimum", "maximum"):
+        return f"{where} is {_show(value)}, out of range ({validator} {error.validator_value})", None
+    return f"{where}: {error.message}", None
+
+
+def _type_hint(expected: Any, value: Any) -> str | None:
+    if expected == "array" and isinstance(value, str):
+        return f"write a list: [{value}] or one '- item' per line"
+    if "string" in expected and isinstance(value, (int, float)):
+        return f'put quotes around it: "{value}"'
+    if expected == "integer" and isinstance(value, str) and value.strip().isdigit():
+        return "remove the quotes"
+    return None
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, str):
+        shown = value if len(value) <= 60 else value[:57] + "..."
+        return f"'{shown}'"
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    if value is None:
+        return "empty"
+    return repr(value)

@@ -1,0 +1,160 @@
+"""The controlled vocabulary: which tags exist, what they mean, and what people type instead.
+
+Tags are what cross-link the site, so a misspelt or ad-hoc tag silently splits a topic in two. Every tag an
+entry uses must be a term of `vocabulary.yml`; a synonym is accepted (with a warning naming the preferred term)
+and anything else gets a "did you mean" suggestion.
+
+Example:
+
+    >>> vocabulary = vocabulary_from_dict({"mechanisms": {"label": "Mechanisms", "terms": {
+    ...     "self-compassion": {"label": "Self-compassion", "description": "Kindness to oneself.",
+    ...                         "synonyms": ["self-kindness"]}}}})
+    >>> vocabulary.resolve("mechanisms", "self-kindness").term.slug
+    'self-compassion'
+    >>> vocabulary.resolve("mechanisms", "self-compasion").suggestion
+    'self-compassion'
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from rapidfuzz import fuzz, process
+
+from kb.identifiers import is_slug
+from kb.load import LoadedEntry, load_entry
+from kb.model import FACETS
+from kb.problems import ERROR, Problem, ProblemError
+
+SLUG_HINT = "write it like 'self-compassion': lowercase letters, digits and hyphens"
+
+
+@dataclass(frozen=True)
+class Term:
+    facet: str
+    slug: str
+    label: str
+    description: str
+    synonyms: tuple[str, ...] = ()
+    broader: str | None = None
+
+
+@dataclass(frozen=True)
+class Facet:
+    slug: str
+    label: str
+    description: str
+    terms: dict[str, Term]
+
+
+@dataclass(frozen=True)
+class Resolution:
+    """What a typed tag turned out to be: a term (maybe through a synonym), or nothing and a best guess."""
+
+    term: Term | None
+    via_synonym: bool = False
+    suggestion: str | None = None
+
+
+@dataclass
+class Vocabulary:
+    facets: dict[str, Facet]
+    _lookup: dict[str, dict[str, str]] = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        for facet in self.facets.values():
+            names = self._lookup.setdefault(facet.slug, {})
+            for term in facet.terms.values():
+                for name in (*term.synonyms, term.label, term.slug):
+                    names[_fold(name)] = term.slug
+
+    def term(self, facet: str, slug: str) -> Term | None:
+        found = self.facets.get(facet)
+        return found.terms.get(slug) if found else None
+
+    def resolve(self, facet: str, value: str) -> Resolution:
+        terms = self.facets[facet].terms
+        if value in terms:
+            return Resolution(terms[value])
+        slug = self._lookup[facet].get(_fold(value))
+        if slug is not None:
+            return Resolution(terms[slug], via_synonym=True)
+        return Resolution(None, suggestion=self._suggest(facet, value))
+
+    def _suggest(self, facet: str, value: str) -> str | None:
+        names = self._lookup[facet]
+        match = process.extractOne(_fold(value), list(names), scorer=fuzz.WRatio, score_cutoff=75)
+        return names[match[0]] if match else None
+
+
+def _fold(text: str) -> str:
+    return " ".join(text.casefold().replace("_", " ").replace("-", " ").split())
+
+
+def load_vocabulary(path: Path | str) -> Vocabulary:
+    """Read and check `vocabulary.yml`; raises `ProblemError` on the first thing wrong with it."""
+    loaded = load_entry(path)
+    problems = check_vocabulary(loaded)
+    if problems:
+        raise ProblemError(problems[0])
+    return vocabulary_from_dict(loaded.data)
+
+
+def vocabulary_from_dict(data: dict) -> Vocabulary:
+    facets = {}
+    for facet_slug, facet in data.items():
+        terms = {
+            slug: Term(
+                facet=facet_slug,
+                slug=slug,
+                label=term["label"],
+                description=term.get("description", ""),
+                synonyms=tuple(str(s) for s in term.get("synonyms", [])),
+                broader=term.get("broader"),
+            )
+            for slug, term in (facet.get("terms") or {}).items()
+        }
+        facets[facet_slug] = Facet(facet_slug, facet.get("label", facet_slug), facet.get("description", ""), terms)
+    for missing in FACETS:
+        facets.setdefault(missing, Facet(missing, missing.capitalize(), "", {}))
+    return Vocabulary(facets)
+
+
+def check_vocabulary(loaded: LoadedEntry) -> list[Problem]:
+    """Structural problems in the vocabulary file, each pointing at its line."""
+    data = loaded.data
+
+    def problem(keys: tuple, message: str, hint: str | None = None) -> Problem:
+        line, col = loaded.locate(keys)
+        return Problem(loaded.path, line, col, ERROR, message, hint)
+
+    if not isinstance(data, dict):
+        return [problem((), "the vocabulary must be a mapping of facets (mechanisms, substances, ...)")]
+    problems = []
+    for facet_slug, facet in data.items():
+        if facet_slug not in FACETS:
+            problems.append(problem((facet_slug,), f"unknown facet '{facet_slug}'", f"facets are {', '.join(FACETS)}"))
+            continue
+        if not isinstance(facet, dict) or not isinstance(facet.get("terms"), dict):
+            problems.append(problem((facet_slug,), f"facet '{facet_slug}' needs a 'terms' mapping"))
+            continue
+        problems += _check_terms(facet_slug, facet["terms"], problem)
+    return problems
+
+
+def _check_terms(facet_slug: str, terms: dict, problem) -> list[Problem]:
+    problems = []
+    for slug, term in terms.items():
+        keys = (facet_slug, "terms", slug)
+        if not is_slug(str(slug)):
+            problems.append(problem(keys, f"term '{slug}' is not a lowercase-hyphenated slug", SLUG_HINT))
+        if not isinstance(term, dict) or not isinstance(term.get("label"), str):
+            problems.append(problem(keys, f"term '{slug}' needs a 'label'"))
+            continue
+        if not isinstance(term.get("synonyms", []), list):
+            problems.append(problem((*keys, "synonyms"), "synonyms must be a list"))
+        broader = term.get("broader")
+        if broader is not None and broader not in terms:
+            problems.append(problem((*keys, "broader"), f"broader term '{broader}' is not a term of '{facet_slug}'"))
+    return problems
