@@ -83,13 +83,18 @@ class LoadedEntry:
             if child is None:
                 break
             key_node, node = child
-            position = _mark(key_node if at_key and key_node is not None else node)
+            position = _mark(key_node if key_node is not None and (at_key or _is_block(node)) else node)
         return position
 
     def _root_node(self):
         if self._root is None:
             self._root = yaml.compose(self.text, Loader=EntryLoader)
         return self._root
+
+
+def _is_block(node) -> bool:
+    """A block list or mapping starts on the line after its key; people look for the key."""
+    return isinstance(node, (yaml.MappingNode, yaml.SequenceNode)) and not node.flow_style
 
 
 def _mark(node) -> tuple[int, int]:
@@ -177,10 +182,24 @@ def _yaml_problem(error: yaml.MarkedYAMLError, text: str, shown: str) -> Problem
 
 
 def _hint(message: str, text: str, line: int) -> str | None:
-    lines = text.split("\n")
-    if 0 < line <= len(lines) and "\t" in lines[line - 1]:
+    lines = text.split("\n")[:line]
+    if any("\t" in row for row in lines[-2:]):
         return "indent with spaces, not tabs"
+    unclosed = _unclosed_quote(lines)
+    if unclosed:
+        return f"the quote opened on line {unclosed} is never closed"
     return next((hint for needle, hint in _HINTS.items() if needle in message), None)
+
+
+def _unclosed_quote(lines: list[str]) -> int | None:
+    """The last line before the error with an odd number of double quotes: a likely unclosed string."""
+    for number in range(len(lines), max(len(lines) - 20, 0), -1):
+        row = lines[number - 1].replace('\\"', "")
+        if row.lstrip().startswith("#"):
+            continue
+        if row.count('"') % 2 == 1:
+            return number
+    return None
 
 
 def _alias_problem(text: str, shown: str) -> Problem:

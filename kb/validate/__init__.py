@@ -62,7 +62,7 @@ def validate_entries(
         except ProblemError as error:
             result.problems.append(error.problem)
     context = _load_quietly(set(map(Path, others)) - set(map(Path, paths)))
-    known_ids = {c.entry.data.get("id") for c in checked + context} - {None}
+    known_ids = {_entry_id(c.entry) for c in checked + context} - {None}
     for item in checked:
         if item.data is not None:
             item.problems += rules.check_related(item.entry, known_ids)
@@ -106,6 +106,10 @@ def _load_quietly(paths: Iterable[Path]) -> list[_Checked]:
         if isinstance(entry.data, dict):
             loaded.append(_Checked(entry, path, None, []))
     return loaded
+
+
+def _entry_id(entry: LoadedEntry) -> str | None:
+    return entry.data.get("id") if isinstance(entry.data, dict) else None
 
 
 def _entry_key(entry: LoadedEntry) -> EntryKey:

@@ -1,0 +1,228 @@
+"""`kb validate` on broken entries: each must give exit 1, a `path:line:col` message naming the problem,
+and never a traceback. The entries are a fictitious fixture (tests/fixtures) with one thing broken each."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+FIXTURE = ROOT / "tests" / "fixtures" / "example-2024-fixture.yaml"
+GOOD = FIXTURE.read_text(encoding="utf-8")
+
+
+def run_kb(project: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "kb.cli", "-C", str(project), *args],
+        capture_output=True,
+        text=True,
+        cwd=project,
+    )
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    shutil.copy(ROOT / "vocabulary.yml", tmp_path / "vocabulary.yml")
+    (tmp_path / "entries").mkdir()
+    return tmp_path
+
+
+def write_entry(project: Path, text: str | bytes, name: str = "example-2024-fixture") -> Path:
+    path = project / "entries" / f"{name}.yaml"
+    if isinstance(text, bytes):
+        path.write_bytes(text)
+    else:
+        path.write_text(text, encoding="utf-8")
+    return path
+
+
+def line_of(text: str, needle: str) -> int:
+    return next(i for i, line in enumerate(text.splitlines(), 1) if needle in line)
+
+
+def assert_reported(result: subprocess.CompletedProcess, path: str, line: int, *words: str) -> str:
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "Traceback" not in result.stdout + result.stderr
+    matching = [row for row in result.stdout.splitlines() if row.startswith(f"{path}:{line}:")]
+    assert matching, f"no message at {path}:{line} in:\n{result.stdout}{result.stderr}"
+    row = " ".join(matching)
+    for word in words:
+        assert word in row, f"{word!r} not in {row!r}"
+    return row
+
+
+def test_the_fixture_is_clean(project: Path) -> None:
+    write_entry(project, GOOD)
+    result = run_kb(project, "validate", "--strict")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout == ""
+    assert "1 entry checked: 0 error(s), 0 warning(s)" in result.stderr
+
+
+BROKEN = [
+    # (case, old text, new text, line to expect (found by a needle in the new text), words in the message)
+    ("syntax error", "headline: Test fixture, not a real study", "headline: Test: fixture: bad", "headline:", ["YAML"]),
+    ("tab indentation", "  randomized: true", "\trandomized: true", "\trandomized", ["tabs"]),
+    ("unclosed quote", 'volume: "1"', 'volume: "1', "issue:", ["line 13", "never closed"]),
+    ("wrong type", "year: 2024", "year: twenty", "year:", ["citation.year", "whole number"]),
+    ("quoted number", "year: 2024", 'year: "2024"', "year:", ["whole number", "remove the quotes"]),
+    ("list expected", "conditions: [depression]", "conditions: depression", "conditions:", ["a list"]),
+    ("misspelt tag", "mechanisms: [self-compassion]", "mechanisms: [self-compasion]", "mechanisms:", ["'self-compassion'"]),
+    ("unknown tag", "substances: [psilocybin]", "substances: [unobtainium]", "substances:", ["unknown", "unobtainium"]),
+    ("misspelt key", "headline: Test", "headlin: Test", "headlin:", ["unknown key 'headlin'", "did you mean 'headline'"]),
+    ("missing field", "headline: Test fixture, not a real study\n", "", "id:", ["missing", "'headline'"]),
+    ("enum value", "direction: improved", "direction: better", "direction:", ["improved"]),
+    ("bad id", "id: example-2024-fixture", "id: Example_2024", "id:", ["id"]),
+    ("id not file name", "id: example-2024-fixture", "id: example-2024-other", "id:", ["file name"]),
+    ("invalid DOI", "doi: 10.5555/kb.fixture.2024", "doi: kb.fixture.2024", "doi:", ["not a DOI"]),
+    ("CI excludes value", "ci: [0.2, 1.4]", "ci: [0.9, 1.4]", "ci:", ["CI"]),
+    ("arms exceed n", "  n: 40", "  n: 30", "arms:", ["arms add up to 40"]),
+    ("impossible date", "added: 2026-01-15", "added: 2026-13-15", "added:", ["not a real date"]),
+    ("future date", "reviewed: 2026-02-01", "reviewed: 2099-02-01", "reviewed:", ["future"]),
+    ("implausible year", "year: 2024", "year: 1492", "year:", ["not plausible"]),
+    ("javascript URL", "  reviewed: 2026-02-01", "  reviewed: 2026-02-01\nsources:\n  - {label: x, url: 'javascript:alert(1)'}",
+     "javascript", ["url"]),
+    ("related id missing", "  reviewed: 2026-02-01", "  reviewed: 2026-02-01\nrelated: [no-such-entry]", "related:",
+     ["no entry has the id"]),
+    ("duplicate key", "  reviewed: 2026-02-01", "  reviewed: 2026-02-01\ntitle: Again", "title: Again", ["duplicate key 'title'"]),
+    ("author without family", "{family: Example, given: Ada}", "{given: Ada}", "{given: Ada}", ["family"]),
+    ("custom tag", "year: 2024", "year: !!python/object:os.system x", "year:", ["tag"]),
+    ("second document", "  reviewed: 2026-02-01", "  reviewed: 2026-02-01\n---\nid: x", "---", ["document"]),
+]
+
+
+@pytest.mark.parametrize("case, old, new, needle, words", BROKEN, ids=[case[0] for case in BROKEN])
+def test_broken_entry_is_reported(project: Path, case: str, old: str, new: str, needle: str, words: list[str]) -> None:
+    assert old in GOOD
+    text = GOOD.replace(old, new, 1)
+    write_entry(project, text)
+    result = run_kb(project, "validate")
+    assert_reported(result, "entries/example-2024-fixture.yaml", line_of(text, needle), *words)
+
+
+def test_alias_bomb_is_refused_quickly(project: Path) -> None:
+    bomb = 'a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]\n'
+    for letter, previous in zip("bcdefghi", "abcdefgh"):
+        bomb += f"{letter}: &{letter} [{', '.join(['*' + previous] * 9)}]\n"
+    write_entry(project, bomb)
+    result = run_kb(project, "validate")
+    assert_reported(result, "entries/example-2024-fixture.yaml", 2, "aliases")
+
+
+def test_non_utf8_bytes_point_at_the_byte(project: Path) -> None:
+    data = GOOD.encode("utf-8").replace(b"Test fixture, not", b"Test fixture\xff not")
+    write_entry(project, data)
+    result = run_kb(project, "validate")
+    assert_reported(result, "entries/example-2024-fixture.yaml", line_of(GOOD, "headline:"), "UTF-8", "0xff")
+
+
+def test_utf8_bom_and_crlf_are_fine(project: Path) -> None:
+    write_entry(project, b"\xef\xbb\xbf" + GOOD.replace("\n", "\r\n").encode("utf-8"))
+    result = run_kb(project, "validate", "--strict")
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("content", ["", "# only a comment\n", "- a\n- list\n", "just text\n"])
+def test_entry_that_is_not_a_mapping(project: Path, content: str) -> None:
+    write_entry(project, content)
+    assert_reported(run_kb(project, "validate"), "entries/example-2024-fixture.yaml", 1, "mapping")
+
+
+def test_huge_file_is_refused(project: Path) -> None:
+    write_entry(project, GOOD + "# " + "x" * 600_000 + "\n")
+    assert_reported(run_kb(project, "validate"), "entries/example-2024-fixture.yaml", 1, "bytes")
+
+
+def test_deep_nesting_is_refused(project: Path) -> None:
+    write_entry(project, "a: " + "[" * 5000 + "]" * 5000 + "\n")
+    result = run_kb(project, "validate")
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert result.stdout.startswith("entries/example-2024-fixture.yaml:1:")
+
+
+def test_duplicate_doi_in_another_case(project: Path) -> None:
+    write_entry(project, GOOD)
+    other = (
+        GOOD.replace("example-2024-fixture", "example-2024-other")
+        .replace("A fictitious trial used by the test suite", "Another, entirely different fictitious report")
+        .replace("doi: 10.5555/kb.fixture.2024", "doi: 10.5555/KB.Fixture.2024")
+    )
+    write_entry(project, other, "example-2024-other")
+    result = run_kb(project, "validate")
+    row = assert_reported(result, "entries/example-2024-other.yaml", line_of(other, "doi:"), "10.5555/kb.fixture.2024")
+    assert "example-2024-fixture" in row
+
+
+def test_near_identical_title_is_a_warning(project: Path) -> None:
+    write_entry(project, GOOD)
+    other = GOOD.replace("example-2024-fixture", "example-2024-other").replace(
+        "doi: 10.5555/kb.fixture.2024", "doi: 10.5555/kb.other.2024"
+    )
+    other = other.replace("A fictitious trial used by the test suite", "A fictitious trial used by the test-suite.")
+    write_entry(project, other, "example-2024-other")
+    relaxed = run_kb(project, "validate")
+    assert relaxed.returncode == 0
+    assert "probable duplicate" in relaxed.stdout
+    strict = run_kb(project, "validate", "--strict")
+    assert_reported(strict, "entries/example-2024-other.yaml", line_of(other, "title:"), "probable duplicate")
+
+
+def test_synonym_is_accepted_with_a_warning(project: Path) -> None:
+    write_entry(project, GOOD.replace("conditions: [depression]", "conditions: [Major Depressive Disorder]"))
+    result = run_kb(project, "validate")
+    assert result.returncode == 0
+    assert "warning:" in result.stdout and "'depression'" in result.stdout
+    assert run_kb(project, "validate", "--strict").returncode == 1
+
+
+def test_doi_with_prefix_is_a_warning_naming_the_bare_form(project: Path) -> None:
+    write_entry(project, GOOD.replace("doi: 10.5555/kb", "doi: https://doi.org/10.5555/kb"))
+    result = run_kb(project, "validate")
+    assert result.returncode == 0 and "10.5555/kb.fixture.2024" in result.stdout
+
+
+def test_github_annotations(project: Path) -> None:
+    write_entry(project, GOOD.replace("year: 2024", "year: twenty"))
+    result = run_kb(project, "validate", "--format", "github")
+    assert result.returncode == 1
+    line = line_of(GOOD, "year:")
+    assert f"::error file=entries/example-2024-fixture.yaml,line={line},col=" in result.stdout
+
+
+def test_named_paths_only_are_reported_but_whole_kb_is_checked(project: Path) -> None:
+    broken = GOOD.replace("year: 2024", "year: twenty").replace("id: example-2024-fixture", "id: example-2024-broken")
+    write_entry(project, broken, "example-2024-broken")
+    good = GOOD.replace("  reviewed: 2026-02-01", "  reviewed: 2026-02-01\nrelated: [example-2024-broken]")
+    path = write_entry(project, good)
+    result = run_kb(project, "validate", str(path))
+    assert result.returncode == 0, result.stdout
+    assert "example-2024-broken.yaml" not in result.stdout
+
+
+def test_missing_path_and_missing_vocabulary(project: Path) -> None:
+    result = run_kb(project, "validate", "entries/nope.yaml")
+    assert result.returncode == 1 and "no such file" in result.stderr and "Traceback" not in result.stderr
+    (project / "vocabulary.yml").unlink()
+    result = run_kb(project, "validate")
+    assert result.returncode == 1 and "vocabulary.yml:1:1" in result.stderr
+
+
+def test_broken_vocabulary_points_at_the_line(project: Path) -> None:
+    text = (ROOT / "vocabulary.yml").read_text(encoding="utf-8").replace("broader: self-compassion", "broader: nowhere")
+    (project / "vocabulary.yml").write_text(text, encoding="utf-8")
+    write_entry(project, GOOD)
+    result = run_kb(project, "validate")
+    assert result.returncode == 1
+    assert f"vocabulary.yml:{line_of(text, 'broader: nowhere')}:" in result.stderr
+
+
+def test_shipped_entries_are_clean() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "kb.cli", "validate", "--strict"], capture_output=True, text=True, cwd=ROOT
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert len(list((ROOT / "entries").glob("[!_]*.yaml"))) >= 10
