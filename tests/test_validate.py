@@ -194,7 +194,8 @@ def test_github_annotations(project: Path) -> None:
 
 
 def test_named_paths_only_are_reported_but_whole_kb_is_checked(project: Path) -> None:
-    broken = GOOD.replace("year: 2024", "year: twenty").replace("id: example-2024-fixture", "id: example-2024-broken")
+    broken = GOOD.replace("year: 2024", "year: twenty").replace("example-2024-fixture", "example-2024-broken")
+    broken = broken.replace("kb.fixture.2024", "kb.broken.2024").replace("A fictitious trial", "A broken trial")
     write_entry(project, broken, "example-2024-broken")
     good = GOOD.replace("  reviewed: 2026-02-01", "  reviewed: 2026-02-01\nrelated: [example-2024-broken]")
     path = write_entry(project, good)
