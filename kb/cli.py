@@ -13,8 +13,11 @@ from pathlib import Path
 import click
 
 from kb import __version__
+from kb.changes import GitError, changed_entries
+from kb.doi_commands import register as register_doi_commands
 from kb.problems import Problem, ProblemError, display_path
 from kb.project import Project, entry_paths
+from kb.stale import Age, parse_age, stale_entries
 from kb.validate import ValidationResult, validate_entries
 from kb.vocabulary import Vocabulary, load_vocabulary
 
@@ -104,16 +107,130 @@ def resolve_paths(project: Project, paths: tuple[Path, ...]) -> list[Path]:
     default="text",
     help="github: print GitHub Actions annotations.",
 )
+@click.option(
+    "--changed",
+    "base",
+    is_flag=False,
+    flag_value="",
+    default=None,
+    metavar="[BASE]",
+    help="Only entries changed since the merge base with git ref BASE (default: origin/main, else main).",
+)
 @pass_context
-def validate(context: Context, paths: tuple[Path, ...], strict: bool, output_format: str) -> None:
+def validate(context: Context, paths: tuple[Path, ...], strict: bool, output_format: str, base: str | None) -> None:
     """Check entries (default: all of entries/) against the schema, the vocabulary and each other."""
     project = context.project
     vocabulary = open_vocabulary(project)
-    selected = resolve_paths(project, paths)
+    if base is None:
+        selected = resolve_paths(project, paths)
+    elif paths:
+        raise click.UsageError("name entry files or use --changed, not both")
+    else:
+        try:
+            changes = changed_entries(project, base or None)
+        except GitError as error:
+            click.echo(f"kb validate --changed: error: {error}", err=True)
+            sys.exit(1)
+        click.echo(changes.describe(), err=True)
+        selected = changes.selected
     result = validate_entries(selected, vocabulary, others=project.entry_paths(), progress=progress_for("Validating"))
     print_problems(result.problems, output_format)
     click.echo(summary_line(result, len(selected)), err=True)
     sys.exit(0 if result.ok(strict) else 1)
+
+
+def parse_age_option(ctx: click.Context, param: click.Parameter, value: str) -> Age:
+    try:
+        return parse_age(value)
+    except ValueError as error:
+        raise click.BadParameter(str(error)) from None
+
+
+@cli.command()
+@click.option(
+    "--older-than",
+    "age",
+    default="12m",
+    show_default=True,
+    callback=parse_age_option,
+    help="Report studies last reviewed longer ago than this: 30d, 6w, 12m or 1y.",
+)
+@click.option("--fail", is_flag=True, help="Exit with 1 when any study is due for review.")
+@pass_context
+def stale(context: Context, age: Age, fail: bool) -> None:
+    """List studies due for review, oldest first (record.reviewed, or record.added when never reviewed)."""
+    report = stale_entries(context.project.entry_paths(), age)
+    print_problems(report.problems)
+    for item in report.stale:
+        click.echo(item.format())
+    click.echo(
+        f"{len(report.stale)} of {report.checked} studies last reviewed more than {age} ago (before {report.cutoff})",
+        err=True,
+    )
+    sys.exit(1 if fail and report.stale else 0)
+
+
+def report_generation(generation, label: str = "Generated") -> None:
+    """Problems first, then one line: what was written (or why nothing was)."""
+    print_problems(generation.problems)
+    if not generation.ok:
+        errors = sum(p.is_error for p in generation.problems)
+        click.echo(f"kb: {errors} error(s); nothing was generated and site/ was not changed", err=True)
+        return
+    report = generation.report
+    click.echo(
+        f"{label} pages for {generation.studies} stud{'y' if generation.studies == 1 else 'ies'}: "
+        f"{len(report.written)} file(s) written, {len(report.removed)} removed, {report.unchanged} unchanged "
+        f"({generation.seconds:.1f}s)",
+        err=True,
+    )
+
+
+@cli.command()
+@click.option("--markdown-only", is_flag=True, help="Only generate the pages and downloads in docs/; skip MkDocs.")
+@pass_context
+def build(context: Context, markdown_only: bool) -> None:
+    """Validate the entries, generate the pages into docs/ and build the site into site/ with MkDocs.
+
+    site/ is replaced only when everything succeeded; on any error it is left as it was.
+    """
+    from kb import build as pipeline  # imported here so that `kb validate` does not load pybtex and Jinja
+
+    project = context.project
+    progress = progress_for("Validating")
+    if markdown_only:
+        generation = pipeline.generate(project, progress)
+        report_generation(generation)
+        sys.exit(0 if generation.ok else 1)
+    result = pipeline.build_site(project, progress)
+    report_generation(result.generation)
+    if not result.generation.ok:
+        sys.exit(1)
+    if not result.built:
+        for line in pipeline.mkdocs_messages(result.mkdocs_output):
+            click.echo(f"mkdocs: {line}", err=True)
+        click.echo("kb: MkDocs failed; site/ was not changed", err=True)
+        sys.exit(1)
+    click.echo(f"Built the site into {display_path(project.site_dir)} (MkDocs {result.mkdocs_seconds:.1f}s)", err=True)
+
+
+@cli.command()
+@click.option("-a", "--dev-addr", default="127.0.0.1:8000", show_default=True, metavar="HOST:PORT")
+@pass_context
+def serve(context: Context, dev_addr: str) -> None:
+    """Preview the site, regenerating pages whenever entries/, templates/ or vocabulary.yml change."""
+    from kb import build as pipeline
+
+    project = context.project
+    generation = pipeline.generate(project, progress_for("Validating"))
+    report_generation(generation)
+    if not generation.ok:
+        sys.exit(1)
+    click.echo(f"Serving on http://{dev_addr}/ ; edit entries/, templates/ or vocabulary.yml to regenerate", err=True)
+    sys.exit(pipeline.serve(project, dev_addr, lambda g: report_generation(g, "Regenerated")))
+
+
+register_doi_commands(cli)
 
 
 def main() -> None:

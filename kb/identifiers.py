@@ -18,9 +18,13 @@ import urllib.parse
 
 DOI_PATTERN = re.compile(r"^10\.\d{4,9}/\S+$")
 _PREFIXES = re.compile(
-    r"^(?:doi:\s*|https?://(?:dx\.)?doi\.org/|(?:dx\.)?doi\.org/)",
+    r"^(?:doi(?::\s*|\s+)|https?://(?:dx\.|www\.)?doi\.org/|(?:dx\.|www\.)?doi\.org/)",
     re.IGNORECASE,
 )
+# Wiley's 1990s SICI DOIs carry angle brackets, e.g. 10.1002/(SICI)1097-4636(199712)37:4<467::AID-JBM4>3.0.CO;2-E;
+# they are the only place a DOI may hold '<' or '>'.
+_SICI_PART = re.compile(r"<[0-9a-z]*::aid-[0-9a-z.-]+>", re.IGNORECASE)
+_DOI_IN_TEXT = re.compile(r"10\.\d{4,9}/[^\s?#&\"<>]+")
 SLUG_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 
 
@@ -37,9 +41,15 @@ def strip_doi(text: str) -> str:
 def normalise_doi(text: str) -> str | None:
     """The DOI in canonical (lower-case, bare) form, or None when `text` is not a DOI."""
     value = strip_doi(text)
-    if not DOI_PATTERN.match(value) or any(c in value for c in '<>"'):
+    if not DOI_PATTERN.match(value) or any(c in _SICI_PART.sub("", value) for c in '<>"'):
         return None
     return value.lower()
+
+
+def doi_in_text(text: str) -> str | None:
+    """A DOI inside something that is not one (a publisher's link, a reference), to suggest in a message."""
+    match = _DOI_IN_TEXT.search(text)
+    return normalise_doi(match.group(0)) if match else None
 
 
 def is_slug(text: str) -> bool:
