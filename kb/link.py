@@ -1,0 +1,167 @@
+"""Stage 3: cross-link studies by their tags, and find each study's related studies.
+
+The site is navigated through tags (a mechanism page lists its studies, a study lists its neighbours), so this
+stage builds the posting lists once: facet -> term -> studies. Related studies are scored by the tags two studies
+share, each tag weighted by its rarity (inverse document frequency: sharing "self-compassion" says more than
+sharing "randomised controlled trial"), plus the explicit `related` ids, which count in both directions.
+
+Scoring stays near-linear in the number of studies: instead of comparing every pair, each study only looks at
+the posting lists of its own tags, and a very common tag contributes at most `window` neighbours (the studies
+closest to it in publication order). The best candidates are then re-scored exactly on all their shared tags.
+
+Example:
+
+    >>> from kb.model import study_from_dict
+    >>> def study(id, mechanisms, related=()):
+    ...     return study_from_dict({"id": id, "title": id, "headline": id, "design": {"type": "rct"},
+    ...         "citation": {"type": "article", "authors": [{"name": "X"}], "year": 2020}, "findings": [],
+    ...         "mechanisms": mechanisms, "substances": ["mdma"], "conditions": ["ptsd"], "related": list(related),
+    ...         "summary": {"background": "b", "overview": "o", "conclusions": "c"},
+    ...         "evidence": {"certainty": "low", "rationale": "r"}, "record": {"added": "2026-01-01"}})
+    >>> links = link_studies([study("a", ["rare"]), study("b", ["rare"]), study("c", [], related=["a"])])
+    >>> [r.study.id for r in links.related["a"]]
+    ['c', 'b']
+    >>> [s.id for s in links.studies_with("mechanisms", "rare")]
+    ['a', 'b']
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+from bisect import bisect_left
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from kb.model import FACETS, Study
+
+RELATED_LIMIT = 6
+COMMON_TAG_WINDOW = 40  # neighbours a tag shared by many studies may propose, so the work stays linear
+# What a study is about (mechanism, substance, condition) makes two studies related; sharing a design or an
+# application setting only adds a little, and alone never makes a study "related".
+FACET_WEIGHTS = {"mechanisms": 1.0, "substances": 1.0, "conditions": 1.0, "designs": 0.25, "settings": 0.25}
+TOPIC_FACETS = ("mechanisms", "substances", "conditions")
+
+Tag = tuple[str, str]  # (facet, term slug)
+
+
+@dataclass(frozen=True)
+class RelatedStudy:
+    study: Study
+    score: float
+    shared: tuple[Tag, ...]  # the tags both studies carry, rarest first
+    explicit: bool  # named in `related` by either study
+
+
+@dataclass
+class Links:
+    """Everything later stages need to cross-link pages, computed once."""
+
+    studies: list[Study]  # newest first, then by id: the order every list on the site uses
+    by_id: dict[str, Study]
+    by_tag: dict[str, dict[str, list[Study]]]  # facet -> term slug -> studies, newest first
+    related: dict[str, list[RelatedStudy]]
+
+    def studies_with(self, facet: str, slug: str) -> list[Study]:
+        return self.by_tag.get(facet, {}).get(slug, [])
+
+    def terms_in_use(self, facet: str) -> list[str]:
+        return sorted(self.by_tag.get(facet, {}))
+
+
+def study_order(study: Study) -> tuple:
+    """Newest first; undated studies last; ties by id, so the order never depends on file system order."""
+    return (-(study.citation.year or 0), study.id)
+
+
+def study_tags(study: Study) -> list[Tag]:
+    return [(facet, slug) for facet in FACETS for slug in study.tags(facet)]
+
+
+def link_studies(studies: Iterable[Study], limit: int = RELATED_LIMIT, window: int = COMMON_TAG_WINDOW) -> Links:
+    ordered = sorted(studies, key=study_order)
+    by_tag: dict[str, dict[str, list[Study]]] = {facet: defaultdict(list) for facet in FACETS}
+    for study in ordered:
+        for facet, slug in study_tags(study):
+            by_tag[facet][slug].append(study)
+    by_tag = {facet: dict(terms) for facet, terms in by_tag.items()}
+    by_id = {study.id: study for study in ordered}
+    related = _related(ordered, by_tag, by_id, limit, window)
+    return Links(studies=ordered, by_id=by_id, by_tag=by_tag, related=related)
+
+
+def _related(
+    ordered: list[Study], by_tag: dict, by_id: dict[str, Study], limit: int, window: int
+) -> dict[str, list[RelatedStudy]]:
+    """Studies are numbered by publication order, so "closest in time" is "closest in number"."""
+    position = {study.id: index for index, study in enumerate(ordered)}
+    postings = {tag: [position[s.id] for s in by_tag[tag[0]][tag[1]]] for tag in _all_tags(by_tag)}
+    weight = {tag: FACET_WEIGHTS[tag[0]] * math.log(1 + len(ordered) / len(ids)) for tag, ids in postings.items()}
+    tag_sets = [set(study_tags(study)) for study in ordered]
+    explicit = _explicit_pairs(ordered, by_id)
+    ranking = _Ranking(ordered, tag_sets, weight)
+    result = {}
+    for index, study in enumerate(ordered):
+        rough: dict[int, float] = defaultdict(float)
+        for tag in study_tags(study):  # a list, not the set: the same float sums on every run
+            if tag[0] in TOPIC_FACETS:
+                tag_weight = weight[tag]
+                for other in _neighbours(postings[tag], index, window):
+                    rough[other] += tag_weight
+        chosen = [position[other] for other in explicit[study.id]]
+        for taken in (index, *chosen):
+            rough.pop(taken, None)
+        shortlist = heapq.nsmallest(3 * limit, rough, key=lambda other: (-rough[other], other))
+        result[study.id] = ranking.rank(index, chosen, shortlist, limit)
+    return result
+
+
+def _all_tags(by_tag: dict) -> Iterable[Tag]:
+    return ((facet, slug) for facet, terms in by_tag.items() for slug in terms)
+
+
+def _neighbours(posting: list[int], index: int, window: int) -> list[int]:
+    """All studies with the tag, or for a common tag the `window` closest in publication order."""
+    if len(posting) <= window:
+        return posting
+    middle = bisect_left(posting, index)
+    start = max(0, min(middle - window // 2, len(posting) - window))
+    return posting[start : start + window]
+
+
+def _explicit_pairs(ordered: list[Study], by_id: dict[str, Study]) -> dict[str, list[str]]:
+    """`related` ids in both directions: if A names B, B's page links back to A."""
+    pairs: dict[str, list[str]] = {study.id: [] for study in ordered}
+    for study in ordered:
+        for other in study.related:
+            if other in by_id and other != study.id:
+                pairs[study.id].append(other)
+                pairs[other].append(study.id)
+    return {key: list(dict.fromkeys(values)) for key, values in pairs.items()}
+
+
+class _Ranking:
+    """Exact scores on every shared tag; RelatedStudy records only for the studies that make the list."""
+
+    def __init__(self, ordered: list[Study], tag_sets: list[set[Tag]], weight: dict[Tag, float]):
+        self.ordered, self.tag_sets, self.weight = ordered, tag_sets, weight
+
+    def shared(self, index: int, other: int) -> tuple[Tag, ...]:
+        """Tags both carry, rarest first (ties by name, so the order never depends on hashing)."""
+        return tuple(sorted(self.tag_sets[index] & self.tag_sets[other], key=lambda tag: (-self.weight[tag], tag)))
+
+    def score(self, shared: tuple[Tag, ...]) -> float:
+        return round(sum(self.weight[tag] for tag in shared), 6)
+
+    def rank(self, index: int, explicit: list[int], shortlist: list[int], limit: int) -> list[RelatedStudy]:
+        """Explicit links first (all of them, in the order written), then the best of the shortlist."""
+        related = []
+        for other in explicit:
+            shared = self.shared(index, other)
+            related.append(RelatedStudy(self.ordered[other], self.score(shared), shared, True))
+        scored = sorted((-self.score(self.shared(index, other)), other) for other in shortlist)
+        for _, other in scored[: max(0, limit - len(explicit))]:
+            shared = self.shared(index, other)
+            related.append(RelatedStudy(self.ordered[other], self.score(shared), shared, False))
+        return related

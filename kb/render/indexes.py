@@ -1,0 +1,265 @@
+"""View models of the pages that gather studies: term pages, facet indexes, the study table, the evidence
+matrices, the bibliography and the home page's numbers.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from urllib.parse import urlencode
+
+from markupsafe import Markup
+
+from kb.link import Links
+from kb.model import CERTAINTY_ORDER, Study
+from kb.references import sort_key
+from kb.render.common import (
+    CERTAINTY_LABELS,
+    STUDY_FACETS,
+    RowCache,
+    StudyRow,
+    TermLink,
+    certainty_rank,
+    study_url,
+    term_link,
+)
+from kb.vocabulary import Term, Vocabulary
+
+MATRIX_LIST_LIMIT = 25  # studies listed under a matrix cell; the rest are one click away in the filtered table
+RECENT_LIMIT = 5
+
+
+# --- term pages and facet indexes ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TermPage:
+    term: Term
+    facet_label: str
+    broader: TermLink | None
+    broader_label: str | None  # shown without a link when the broader term has no studies (so no page)
+    narrower: list[tuple[TermLink, int]]
+    rows: list[StudyRow]
+    participants: int
+    table_url: str  # the study table filtered to this term
+
+
+@dataclass(frozen=True)
+class FacetEntry:
+    link: TermLink
+    description: str
+    count: int
+
+
+@dataclass(frozen=True)
+class FacetPage:
+    slug: str
+    label: str
+    description: str
+    entries: list[FacetEntry]
+    unused: list[Term]  # vocabulary terms no study uses yet
+
+
+def term_page(facet: str, slug: str, links: Links, vocabulary: Vocabulary, rows: RowCache) -> TermPage:
+    term = vocabulary.term(facet, slug)
+    in_use = links.by_tag.get(facet, {})
+    narrower = [
+        (term_link(vocabulary, facet, other.slug), len(in_use[other.slug]))
+        for other in vocabulary.facets[facet].terms.values()
+        if other.broader == slug and other.slug in in_use
+    ]
+    studies = links.studies_with(facet, slug)
+    return TermPage(
+        term=term,
+        facet_label=vocabulary.facets[facet].label,
+        broader=term_link(vocabulary, facet, term.broader) if term.broader in in_use else None,
+        broader_label=vocabulary.term(facet, term.broader).label if term.broader else None,
+        narrower=narrower,
+        rows=rows.many(studies),
+        participants=sum(s.sample.n or 0 for s in studies),
+        table_url=table_url({facet: slug}),
+    )
+
+
+def facet_page(facet: str, links: Links, vocabulary: Vocabulary) -> FacetPage:
+    info = vocabulary.facets[facet]
+    in_use = links.by_tag.get(facet, {})
+    entries = [
+        FacetEntry(term_link(vocabulary, facet, slug), info.terms[slug].description, len(in_use[slug]))
+        for slug in sorted(in_use, key=lambda s: (-len(in_use[s]), info.terms[s].label.casefold()))
+    ]
+    unused = [term for slug, term in info.terms.items() if slug not in in_use]
+    return FacetPage(facet, info.label, info.description, entries, unused)
+
+
+def table_url(filters: dict[str, str]) -> str:
+    """The study table with filters preset (read by docs/javascripts/study-table.js)."""
+    return "studies/?" + urlencode(filters)
+
+
+# --- the study table -----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FilterOption:
+    value: str
+    label: str
+    count: int
+
+
+@dataclass(frozen=True)
+class Filter:
+    name: str  # the data-* attribute and query parameter
+    label: str
+    options: list[FilterOption]
+
+
+@dataclass(frozen=True)
+class StudyTable:
+    rows: list[StudyRow]
+    filters: list[Filter]
+    years: list[int]
+
+
+def study_table(links: Links, vocabulary: Vocabulary, rows: RowCache) -> StudyTable:
+    filters = []
+    for facet in STUDY_FACETS:
+        in_use = links.by_tag.get(facet, {})
+        options = [
+            FilterOption(slug, term_link(vocabulary, facet, slug).label, len(in_use[slug]))
+            for slug in sorted(in_use, key=lambda s: term_link(vocabulary, facet, s).label.casefold())
+        ]
+        filters.append(Filter(facet, vocabulary.facets[facet].label, options))
+    counts = defaultdict(int)
+    for study in links.studies:
+        counts[study.evidence.certainty] += 1
+    certainty = [FilterOption(c, CERTAINTY_LABELS[c], counts[c]) for c in CERTAINTY_ORDER if counts[c]]
+    filters.append(Filter("certainty", "Certainty", certainty))
+    years = sorted({s.citation.year for s in links.studies if s.citation.year is not None})
+    return StudyTable(rows.many(links.studies), filters, years)
+
+
+# --- evidence matrices ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Cell:
+    anchor: str
+    row: TermLink
+    column: TermLink
+    count: int
+    participants: int
+    certainty: str
+    certainty_label: str
+    studies: list[StudyRow]  # the first MATRIX_LIST_LIMIT, newest first
+    more: int
+    table_url: str
+
+
+@dataclass(frozen=True)
+class Matrix:
+    id: str
+    title: str
+    row_label: str
+    column_label: str
+    rows: list[TermLink]
+    columns: list[TermLink]
+    cells: list[list[Cell | None]]
+
+    @property
+    def filled(self) -> list[Cell]:
+        return [cell for line in self.cells for cell in line if cell]
+
+
+def evidence_matrix(row_facet: str, column_facet: str, links: Links, vocabulary: Vocabulary, rows: RowCache) -> Matrix:
+    """Studies per (row term, column term) pair; each study is visited once per pair of its own tags."""
+    pairs: dict[tuple[str, str], list[Study]] = defaultdict(list)
+    for study in links.studies:
+        for row_slug in study.tags(row_facet):
+            for column_slug in study.tags(column_facet):
+                pairs[row_slug, column_slug].append(study)
+    row_terms = _by_count(row_facet, links, vocabulary)
+    column_terms = _by_count(column_facet, links, vocabulary)
+    cells = [[_cell(pairs.get((r.slug, c.slug)), r, c, rows) for c in column_terms] for r in row_terms]
+    return Matrix(
+        id=f"{row_facet}-{column_facet}",
+        title=f"{vocabulary.facets[row_facet].label} × {vocabulary.facets[column_facet].label}",
+        row_label=vocabulary.facets[row_facet].label,
+        column_label=vocabulary.facets[column_facet].label,
+        rows=row_terms,
+        columns=column_terms,
+        cells=cells,
+    )
+
+
+def _by_count(facet: str, links: Links, vocabulary: Vocabulary) -> list[TermLink]:
+    in_use = links.by_tag.get(facet, {})
+    ordered = sorted(in_use, key=lambda slug: (-len(in_use[slug]), slug))
+    return [term_link(vocabulary, facet, slug) for slug in ordered]
+
+
+def _cell(studies: list[Study] | None, row: TermLink, column: TermLink, rows: RowCache) -> Cell | None:
+    if not studies:
+        return None
+    best = min(certainty_rank(s.evidence.certainty) for s in studies)
+    return Cell(
+        anchor=f"{row.facet}-{row.slug}--{column.facet}-{column.slug}",
+        row=row,
+        column=column,
+        count=len(studies),
+        participants=sum(s.sample.n or 0 for s in studies),
+        certainty=CERTAINTY_ORDER[best],
+        certainty_label=CERTAINTY_LABELS[CERTAINTY_ORDER[best]],
+        studies=rows.many(studies[:MATRIX_LIST_LIMIT]),
+        more=max(0, len(studies) - MATRIX_LIST_LIMIT),
+        table_url=table_url({row.facet: row.slug, column.facet: column.slug}),
+    )
+
+
+# --- bibliography and home page ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BibliographyItem:
+    study_url: str
+    html: Markup
+
+
+@dataclass(frozen=True)
+class YearGroup:
+    label: str
+    anchor: str
+    items: list[BibliographyItem]
+
+
+def bibliography(links: Links, rows: RowCache) -> list[YearGroup]:
+    """Newest year first, undated works last; APA order within a year."""
+    by_year: dict[int | None, list[Study]] = defaultdict(list)
+    for study in links.studies:
+        by_year[study.citation.year].append(study)
+    years = sorted((y for y in by_year if y is not None), reverse=True) + ([None] if None in by_year else [])
+    groups = []
+    for year in years:
+        studies = sorted(by_year[year], key=lambda s: sort_key(s.citation))
+        items = [BibliographyItem(study_url(s.id), Markup(rows.reference(s).html)) for s in studies]
+        label = str(year) if year is not None else "No date"
+        groups.append(YearGroup(label, f"year-{label.lower().replace(' ', '-')}", items))
+    return groups
+
+
+@dataclass(frozen=True)
+class Stats:
+    studies: int
+    participants: int
+    terms: dict[str, int]  # facet -> terms in use
+    recent: list[tuple[StudyRow, str]]  # newest additions with the date added
+
+
+def stats(links: Links, rows: RowCache) -> Stats:
+    recent = sorted(links.studies, key=lambda s: (s.record.added, s.id), reverse=True)[:RECENT_LIMIT]
+    return Stats(
+        studies=len(links.studies),
+        participants=sum(s.sample.n or 0 for s in links.studies),
+        terms={facet: len(terms) for facet, terms in links.by_tag.items()},
+        recent=[(rows(s), s.record.added) for s in recent],
+    )

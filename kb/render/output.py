@@ -1,0 +1,106 @@
+"""Writing generated files into docs/: only what changed, atomically, and removing what is no longer generated.
+
+Rewriting an unchanged page would make `mkdocs serve` rebuild and would defeat incremental regeneration, so a
+file is written only when its bytes differ. Each write goes to a temporary file first and is then renamed over
+the old one, so a reader (or MkDocs) never sees half a page. Generated files live only in folders that git
+ignores (see .gitignore); anything in them that this run did not produce is stale and removed.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+GENERATED_DIRS = (
+    "studies",
+    "mechanisms",
+    "substances",
+    "conditions",
+    "designs",
+    "settings",
+    "evidence",
+    "bibliography",
+    "downloads",
+    ".generated",
+)
+GENERATED_FILES = ("feed.xml",)
+
+
+@dataclass(frozen=True)
+class Output:
+    path: str  # relative to docs/, with forward slashes
+    content: bytes
+
+
+@dataclass
+class WriteReport:
+    written: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    unchanged: int = 0
+
+
+def is_generated(path: str) -> bool:
+    return path in GENERATED_FILES or path.split("/", 1)[0] in GENERATED_DIRS
+
+
+def write_outputs(docs_dir: Path, outputs: list[Output]) -> WriteReport:
+    """Bring docs/'s generated folders to exactly `outputs`; returns what was written and removed."""
+    report = WriteReport()
+    expected = set()
+    for output in outputs:
+        if not is_generated(output.path):
+            raise ValueError(f"{output.path} is outside the generated folders")
+        expected.add(output.path)
+        target = docs_dir / output.path
+        if _same_bytes(target, output.content):
+            report.unchanged += 1
+            continue
+        _write_atomically(target, output.content)
+        report.written.append(output.path)
+    report.removed = _remove_stale(docs_dir, expected)
+    return report
+
+
+def _same_bytes(path: Path, content: bytes) -> bool:
+    try:
+        if path.stat().st_size != len(content):
+            return False
+        return path.read_bytes() == content
+    except OSError:
+        return False
+
+
+def _write_atomically(path: Path, content: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        temporary.write_bytes(content)
+        os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
+def _remove_stale(docs_dir: Path, expected: set[str]) -> list[str]:
+    removed = []
+    candidates = [docs_dir / name for name in GENERATED_FILES]
+    for folder in GENERATED_DIRS:
+        root = docs_dir / folder
+        if root.is_dir():
+            candidates += [p for p in root.rglob("*") if p.is_file() or p.is_symlink()]
+    for path in candidates:
+        relative = path.relative_to(docs_dir).as_posix()
+        if relative not in expected and (path.is_file() or path.is_symlink()):
+            path.unlink()
+            removed.append(relative)
+    for folder in GENERATED_DIRS:
+        _remove_empty_dirs(docs_dir / folder)
+    return sorted(removed)
+
+
+def _remove_empty_dirs(root: Path) -> None:
+    if not root.is_dir():
+        return
+    for directory in sorted((p for p in root.rglob("*") if p.is_dir()), key=lambda p: len(p.parts), reverse=True):
+        if not any(directory.iterdir()):
+            directory.rmdir()

@@ -1,0 +1,188 @@
+"""The built site in headless Chromium (Debian's /usr/bin/chromium, driven by Playwright).
+
+Served by a local HTTP server: Material's search, the study table's filters and sorting (through instant
+navigation, as a reader would arrive), and the injected entry, whose payloads would set window.__pwned or open
+a dialog if any of them ever ran.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from site_support import INJECTION_ID, SEED_ID, built_site, serve_folder, site_url
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
+
+
+@pytest.fixture(scope="module")
+def base_url(tmp_path_factory):
+    project = built_site(tmp_path_factory)
+    server, url = serve_folder(project.site_dir, port=int(site_url().rsplit(":", 1)[1].strip("/")))
+    assert url == site_url()
+    yield url
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser, base_url):
+    context = browser.new_context(base_url=base_url)
+    tab = context.new_page()
+    tab.dialogs = []
+    tab.errors = []
+    tab.on("dialog", lambda dialog: (tab.dialogs.append(dialog.message), dialog.dismiss()))
+    tab.on("pageerror", lambda error: tab.errors.append(str(error)))
+    # Anything outside the local server would be a network request the site must not make.
+    tab.route(re.compile(r"^(?!" + re.escape(base_url) + ").*"), lambda route: route.abort())
+    yield tab
+    context.close()
+
+
+def visible_rows(page) -> list:
+    return page.locator("[data-kb-study-table] tbody tr:visible")
+
+
+def search(page, query: str):
+    """Type into Material's search once its index has loaded; returns the result links."""
+    page.locator(".md-search__input").click()
+    meta = page.locator(".md-search-result__meta")
+    meta.filter(has_text="Type to start searching").wait_for(timeout=15000)  # until then it says "Initializing"
+    page.locator(".md-search__input").press_sequentially(query, delay=20)  # Material listens for keys
+    results = page.locator(".md-search-result__item a")
+    results.first.wait_for(timeout=15000)
+    return results
+
+
+def test_search_finds_the_seed_study(page):
+    page.goto("")
+    results = search(page, "self-compassion")
+    hrefs = [results.nth(i).get_attribute("href") for i in range(results.count())]
+    assert any(f"studies/{SEED_ID}/" in href for href in hrefs), hrefs
+
+
+def test_study_table_filters_by_facet_and_reads_the_query(page):
+    page.goto("")
+    page.evaluate("window.__sameDocument = true")
+    page.locator(".md-tabs__link", has_text="Studies").click()
+    page.wait_for_url("**/studies/")
+    page.locator("[data-count]").filter(has_text="Showing").wait_for()
+    assert page.evaluate("window.__sameDocument") is True  # instant navigation: the table set itself up anyway
+    rows = visible_rows(page)
+    total = page.locator("[data-kb-study-table] tbody tr").count()
+    assert rows.count() == total > 3
+    page.locator("select[data-filter=substances]").select_option("mdma")
+    assert 0 < rows.count() < total
+    for i in range(rows.count()):
+        assert "mdma" in rows.nth(i).get_attribute("data-substances").split()
+    assert page.locator("[data-count]").inner_text() == f"Showing {rows.count()} of {total} studies."
+    assert "substances=mdma" in page.url
+    page.locator("select[data-filter=conditions]").select_option("ptsd")
+    both = rows.count()
+    page.locator("[data-kb-study-filters] button[type=reset]").click()
+    page.wait_for_function(
+        f"document.querySelectorAll('[data-kb-study-table] tbody tr:not([hidden])').length == {total}"
+    )
+    page.goto("studies/?substances=mdma&conditions=ptsd")
+    assert rows.count() == both
+    assert page.locator("select[data-filter=conditions]").input_value() == "ptsd"
+    page.locator("[data-text]").fill("self-compassion")
+    assert rows.count() == 1 and SEED_ID in rows.first.inner_html()
+    assert not page.errors
+
+
+def test_study_table_filters_by_certainty_and_year(page):
+    page.goto("studies/")
+    rows = visible_rows(page)
+    page.locator("select[data-filter=certainty]").select_option("low")
+    assert all(rows.nth(i).get_attribute("data-certainty") == "low" for i in range(rows.count()))
+    page.locator("select[data-filter=certainty]").select_option("")
+    offered = page.locator("select[data-year=from] option").evaluate_all("options => options.map(o => o.value)")
+    first, last = int(offered[2]), int(offered[-2])  # skip "Any" and the oldest; leave out the newest
+    page.locator("select[data-year=from]").select_option(str(first))
+    page.locator("select[data-year=to]").select_option(str(last))
+    years = [int(rows.nth(i).get_attribute("data-year")) for i in range(rows.count())]
+    assert years and all(first <= year <= last for year in years)
+    every = page.locator("[data-kb-study-table] tbody tr").evaluate_all("rows => rows.map(r => r.dataset.year)")
+    assert len(years) == sum(1 for y in every if y and first <= int(y) <= last)
+
+
+def test_study_table_sorts_by_column(page):
+    page.goto("studies/")
+    header = page.locator("[data-kb-study-table] thead th").nth(3)  # the "n" column
+    assert header.inner_text().strip() == "n"
+
+    def sample_sizes() -> list[int | None]:
+        values = page.locator("[data-kb-study-table] tbody tr td:nth-child(4)").evaluate_all(
+            "cells => cells.map(cell => cell.dataset.value)"
+        )
+        return [int(v) if v else None for v in values]
+
+    header.locator("button").click()
+    ascending = sample_sizes()
+    known = [n for n in ascending if n is not None]
+    assert known == sorted(known) and header.get_attribute("aria-sort") == "ascending"
+    header.locator("button").click()
+    descending = [n for n in sample_sizes() if n is not None]
+    assert descending == sorted(known, reverse=True)
+    page.locator("button.kb-sort", has_text="Study").click()
+    titles = page.locator("[data-kb-study-table] tbody tr td:first-child").evaluate_all(
+        "cells => cells.map(cell => cell.dataset.value.toLowerCase())"
+    )
+    assert titles == sorted(titles, key=lambda t: t)  # localeCompare and Python agree on these ASCII titles
+
+
+@pytest.mark.parametrize(
+    "url",
+    [f"studies/{INJECTION_ID}/", "studies/", "evidence/", "bibliography/", "mechanisms/self-compassion/", ""],
+)
+def test_injected_script_never_runs(page, url):
+    page.goto(url)
+    page.wait_for_load_state("load")
+    page.wait_for_timeout(300)  # let onerror/onload handlers fire, if there were any
+    assert page.evaluate("window.__pwned") is None
+    assert page.dialogs == []
+
+
+def test_injected_text_is_visible_as_text_and_search_is_safe(page):
+    page.goto(f"studies/{INJECTION_ID}/")
+    heading = page.locator("article h1").first.inner_text()
+    assert heading.startswith('Injected <script>window.__pwned = "headline"</script> headline')
+    assert page.locator("article img").count() == 0 and page.locator("article iframe").count() == 0
+    results = search(page, "Injected headline")
+    assert "<script>" in results.first.inner_text()  # the title shows as text in the results, too
+    page.wait_for_timeout(300)
+    results.first.click()
+    page.wait_for_timeout(300)
+    assert page.evaluate("window.__pwned") is None
+    assert page.dialogs == []
+
+
+def test_term_page_link_opens_the_table_filtered(page):
+    page.goto("mechanisms/self-compassion/")
+    page.get_by_role("link", name="Filter them in the study table").click()
+    page.wait_for_url("**/studies/?mechanisms=self-compassion")
+    page.locator("[data-count]").filter(has_text="Showing").wait_for()
+    assert page.locator("select[data-filter=mechanisms]").input_value() == "self-compassion"
+    rows = visible_rows(page)
+    assert rows.count() >= 2  # the seed and the injection fixture
+    assert all("self-compassion" in rows.nth(i).get_attribute("data-mechanisms").split() for i in range(rows.count()))
