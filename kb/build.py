@@ -139,6 +139,10 @@ def run_mkdocs(project: Project, *arguments: str, capture: bool = True) -> subpr
 
 
 PAGEFIND_ROOT = "article.md-content__inner"  # index each page's article, not the navigation around it
+# Lists of studies (term tables, the study table, the evidence matrix, the bibliography, related studies) repeat
+# what each study's own page says: indexing them would make every listing page match every query, and multiply
+# the index a browser downloads. The design and outcome tables of a study page are its own content and stay.
+PAGEFIND_IGNORE = ".kb-table-wrapper:not(.kb-design):not(.kb-outcomes), .kb-cell-lists, .kb-bibliography, .kb-related"
 
 
 def run_pagefind(site: Path) -> subprocess.CompletedProcess:
@@ -146,7 +150,8 @@ def run_pagefind(site: Path) -> subprocess.CompletedProcess:
     if importlib.util.find_spec("pagefind") is None:
         message = "error: mkdocs.yml sets kb_search: pagefind, but Pagefind is not installed"
         return subprocess.CompletedProcess([], 1, "", f"{message}: pip install 'pagefind[bin]'\n")
-    command = [sys.executable, "-m", "pagefind", "--site", str(site), "--root-selector", PAGEFIND_ROOT, "--quiet"]
+    command = [sys.executable, "-m", "pagefind", "--site", str(site), "--root-selector", PAGEFIND_ROOT]
+    command += ["--exclude-selectors", PAGEFIND_IGNORE, "--quiet"]
     completed = subprocess.run(command, capture_output=True, text=True, check=False)
     if completed.returncode != 0:
         completed.stderr = f"error: Pagefind could not index the site\n{completed.stdout}{completed.stderr}"

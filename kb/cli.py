@@ -170,12 +170,12 @@ def stale(context: Context, age: Age, fail: bool) -> None:
     sys.exit(1 if fail and report.stale else 0)
 
 
-def report_generation(generation, label: str = "Generated") -> None:
+def report_generation(generation, label: str = "Generated", kept: str = "site/ was not changed") -> None:
     """Problems first, then one line: what was written (or why nothing was)."""
     print_problems(generation.problems)
     if not generation.ok:
         errors = sum(p.is_error for p in generation.problems)
-        click.echo(f"kb: {errors} error(s); nothing was generated and site/ was not changed", err=True)
+        click.echo(f"kb: {errors} error(s); nothing was generated and {kept}", err=True)
         return
     report = generation.report
     click.echo(
@@ -197,19 +197,19 @@ def build(context: Context, markdown_only: bool) -> None:
     from kb import build as pipeline  # imported here so that `kb validate` does not load pybtex and Jinja
 
     project = context.project
-    progress = progress_for("Validating")
+    progress, render_progress = progress_for("Validating"), progress_for("Rendering")
     if markdown_only:
-        generation = pipeline.generate(project, progress)
+        generation = pipeline.generate(project, progress, render_progress)
         report_generation(generation)
         sys.exit(0 if generation.ok else 1)
-    result = pipeline.build_site(project, progress)
+    result = pipeline.build_site(project, progress, render_progress)
     report_generation(result.generation)
     if not result.generation.ok:
         sys.exit(1)
     if not result.built:
         for line in pipeline.mkdocs_messages(result.mkdocs_output):
             click.echo(f"mkdocs: {line}", err=True)
-        click.echo("kb: MkDocs failed; site/ was not changed", err=True)
+        click.echo("kb: the site build failed; site/ was not changed", err=True)
         sys.exit(1)
     click.echo(f"Built the site into {display_path(project.site_dir)} (MkDocs {result.mkdocs_seconds:.1f}s)", err=True)
 
@@ -222,12 +222,14 @@ def serve(context: Context, dev_addr: str) -> None:
     from kb import build as pipeline
 
     project = context.project
-    generation = pipeline.generate(project, progress_for("Validating"))
+    generation = pipeline.generate(project, progress_for("Validating"), progress_for("Rendering"))
     report_generation(generation)
     if not generation.ok:
         sys.exit(1)
     click.echo(f"Serving on http://{dev_addr}/ ; edit entries/, templates/ or vocabulary.yml to regenerate", err=True)
-    sys.exit(pipeline.serve(project, dev_addr, lambda g: report_generation(g, "Regenerated")))
+    sys.exit(
+        pipeline.serve(project, dev_addr, lambda g: report_generation(g, "Regenerated", "the preview is unchanged"))
+    )
 
 
 register_doi_commands(cli)

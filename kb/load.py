@@ -14,6 +14,9 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
+import gc
+from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,21 +38,94 @@ class _AliasUsed(yaml.MarkedYAMLError):
     pass
 
 
+class _Unusual(Exception):
+    """A node the fast path does not build (a custom tag, a merge key, a non-text key): build it the long way."""
+
+
+STR_TAG, MAP_TAG, SEQ_TAG = "tag:yaml.org,2002:str", "tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"
+PLAIN_SCALAR_TAGS = tuple(f"tag:yaml.org,2002:{name}" for name in ("null", "bool", "int", "float"))
+
+
+def _joined(resolvers: dict, wildcard: tuple) -> dict:
+    return {first: tuple(found) + wildcard for first, found in resolvers.items()}
+
+
 class EntryLoader(_BaseLoader):
     """PyYAML's safe loader (C-accelerated when available) that keeps dates as text and refuses
-    duplicate keys and aliases."""
+    duplicate keys and aliases.
+
+    Loading is most of what `kb validate` costs, so plain documents (text, numbers, true/false, null, mappings and
+    lists: every real entry) take a fast path, `_build`; it gives the same data and the same first error as
+    PyYAML's generic constructor, which still handles everything else."""
 
     yaml_implicit_resolvers = {
         first: [(tag, regexp) for tag, regexp in resolvers if tag != TIMESTAMP_TAG]
         for first, resolvers in _BaseLoader.yaml_implicit_resolvers.items()
     }
+    # resolve() below is BaseResolver.resolve for a loader without path resolvers, with the lists joined once
+    _wildcard = tuple(yaml_implicit_resolvers.get(None, []))
+    _resolvers_by_first = _joined(yaml_implicit_resolvers, _wildcard)
+    _scalar_constructors = {tag: _BaseLoader.yaml_constructors[tag] for tag in PLAIN_SCALAR_TAGS}
 
-    def construct_object(self, node, deep=False):
-        if node in self.constructed_objects or node in self.recursive_objects:
+    def resolve(self, kind, value, implicit):
+        if self.yaml_path_resolvers:
+            return super().resolve(kind, value, implicit)
+        if kind is yaml.ScalarNode:
+            if implicit[0]:
+                for tag, regexp in self._resolvers_by_first.get(value[:1], self._wildcard):
+                    if regexp.match(value):
+                        return tag
+            return STR_TAG
+        return MAP_TAG if kind is yaml.MappingNode else SEQ_TAG
+
+    def construct_document(self, node):
+        try:
+            return self._build(node)
+        except _Unusual:
+            return super().construct_document(node)
+
+    def _build(self, root):
+        """The document's data, breadth first like PyYAML (so the first alias or duplicate key found is the same)."""
+        seen: set = set()
+        pending: deque = deque()
+        data = self._start(root, seen, pending)
+        while pending:
+            node, target = pending.popleft()
+            if node.__class__ is yaml.MappingNode:
+                self._refuse_duplicate_keys(node)
+                for key_node, value_node in node.value:
+                    if key_node.__class__ is not yaml.ScalarNode:
+                        raise _Unusual
+                    key = self._start(key_node, seen, pending)
+                    target[key] = self._start(value_node, seen, pending)
+            else:
+                for child in node.value:
+                    target.append(self._start(child, seen, pending))
+        return data
+
+    def _start(self, node, seen: set, pending: deque):
+        """A scalar's value, or an empty container that `_build` fills in later."""
+        if node in seen:
             raise _AliasUsed(problem="alias", problem_mark=node.start_mark)
-        return super().construct_object(node, deep=deep)
+        seen.add(node)
+        kind, tag = node.__class__, node.tag
+        if kind is yaml.ScalarNode:
+            if tag == STR_TAG:
+                return node.value
+            constructor = self._scalar_constructors.get(tag)
+            if constructor is None:
+                raise _Unusual
+            return constructor(self, node)
+        if kind is yaml.MappingNode and tag == MAP_TAG:
+            container = {}
+        elif kind is yaml.SequenceNode and tag == SEQ_TAG:
+            container = []
+        else:
+            raise _Unusual
+        pending.append((node, container))
+        return container
 
-    def construct_mapping(self, node, deep=False):
+    def _refuse_duplicate_keys(self, node) -> None:
         seen: dict[Any, yaml.Mark] = {}
         for key_node, _ in node.value:
             if isinstance(key_node, yaml.ScalarNode):
@@ -60,6 +136,14 @@ class EntryLoader(_BaseLoader):
                         problem_mark=key_node.start_mark,
                     )
                 seen[key_node.value] = key_node.start_mark
+
+    def construct_object(self, node, deep=False):
+        if node in self.constructed_objects or node in self.recursive_objects:
+            raise _AliasUsed(problem="alias", problem_mark=node.start_mark)
+        return super().construct_object(node, deep=deep)
+
+    def construct_mapping(self, node, deep=False):
+        self._refuse_duplicate_keys(node)
         return super().construct_mapping(node, deep=deep)
 
 
@@ -112,6 +196,22 @@ def _child(node, key):
     if isinstance(node, yaml.SequenceNode) and isinstance(key, int) and 0 <= key < len(node.value):
         return None, node.value[key]
     return None
+
+
+@contextlib.contextmanager
+def gc_paused():
+    """Switch off Python's cycle collector while a whole knowledge base is loaded and checked.
+
+    Every entry stays in memory until the run ends, so each automatic collection would walk all the entries read
+    so far, and the total work would grow with the square of their number. Parsed YAML (aliases are refused) and
+    the records built from it hold no reference cycles, so nothing is left uncollected meanwhile."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def load_entry(path: Path | str) -> LoadedEntry:

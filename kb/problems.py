@@ -11,6 +11,8 @@ Example:
 
 from __future__ import annotations
 
+import functools
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -64,6 +66,12 @@ def display_path(path: Path | str) -> str:
     """A path relative to the working directory when it lies below it, as editors expect."""
     path = Path(path)
     try:
-        return str(path.resolve().relative_to(Path.cwd().resolve()))
+        return str(path.resolve().relative_to(_resolved_folder(os.getcwd())))
     except ValueError:
         return str(path)
+
+
+@functools.lru_cache(maxsize=4)
+def _resolved_folder(folder: str) -> Path:
+    """The working directory with symlinks resolved, once per run rather than once per file."""
+    return Path(folder).resolve()

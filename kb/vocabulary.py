@@ -27,6 +27,7 @@ from kb.load import LoadedEntry, load_entry
 from kb.model import FACETS
 from kb.problems import ERROR, Problem, ProblemError
 
+UNSAFE_LABEL_CHARACTERS = ("<", ">", '"', "`")
 SLUG_HINT = "write it like 'self-compassion': lowercase letters, digits and hyphens"
 
 
@@ -152,6 +153,9 @@ def _check_terms(facet_slug: str, terms: dict, problem) -> list[Problem]:
         if not isinstance(term, dict) or not isinstance(term.get("label"), str):
             problems.append(problem(keys, f"term '{slug}' needs a 'label'"))
             continue
+        if any(char in term["label"] for char in UNSAFE_LABEL_CHARACTERS):
+            message = f"label of '{slug}' contains one of {' '.join(UNSAFE_LABEL_CHARACTERS)}"
+            problems.append(problem((*keys, "label"), message, "labels become tag chips: write them as plain words"))
         if not isinstance(term.get("synonyms", []), list):
             problems.append(problem((*keys, "synonyms"), "synonyms must be a list"))
         broader = term.get("broader")

@@ -71,9 +71,21 @@ BROKEN = [
     ("wrong type", "year: 2024", "year: twenty", "year:", ["citation.year", "whole number"]),
     ("quoted number", "year: 2024", 'year: "2024"', "year:", ["whole number", "remove the quotes"]),
     ("list expected", "conditions: [depression]", "conditions: depression", "conditions:", ["a list"]),
-    ("misspelt tag", "mechanisms: [self-compassion]", "mechanisms: [self-compasion]", "mechanisms:", ["'self-compassion'"]),
+    (
+        "misspelt tag",
+        "mechanisms: [self-compassion]",
+        "mechanisms: [self-compasion]",
+        "mechanisms:",
+        ["'self-compassion'"],
+    ),
     ("unknown tag", "substances: [psilocybin]", "substances: [unobtainium]", "substances:", ["unknown", "unobtainium"]),
-    ("misspelt key", "headline: Test", "headlin: Test", "headlin:", ["unknown key 'headlin'", "did you mean 'headline'"]),
+    (
+        "misspelt key",
+        "headline: Test",
+        "headlin: Test",
+        "headlin:",
+        ["unknown key 'headlin'", "did you mean 'headline'"],
+    ),
     ("missing field", "headline: Test fixture, not a real study\n", "", "id:", ["missing", "'headline'"]),
     ("enum value", "direction: improved", "direction: better", "direction:", ["improved"]),
     ("bad id", "id: example-2024-fixture", "id: Example_2024", "id:", ["id"]),
@@ -84,11 +96,27 @@ BROKEN = [
     ("impossible date", "added: 2026-01-15", "added: 2026-13-15", "added:", ["not a real date"]),
     ("future date", "reviewed: 2026-02-01", "reviewed: 2099-02-01", "reviewed:", ["future"]),
     ("implausible year", "year: 2024", "year: 1492", "year:", ["not plausible"]),
-    ("javascript URL", "  reviewed: 2026-02-01", "  reviewed: 2026-02-01\nsources:\n  - {label: x, url: 'javascript:alert(1)'}",
-     "javascript", ["url"]),
-    ("related id missing", "  reviewed: 2026-02-01", "  reviewed: 2026-02-01\nrelated: [no-such-entry]", "related:",
-     ["no entry has the id"]),
-    ("duplicate key", "  reviewed: 2026-02-01", "  reviewed: 2026-02-01\ntitle: Again", "title: Again", ["duplicate key 'title'"]),
+    (
+        "javascript URL",
+        "  reviewed: 2026-02-01",
+        "  reviewed: 2026-02-01\nsources:\n  - {label: x, url: 'javascript:alert(1)'}",
+        "javascript",
+        ["url"],
+    ),
+    (
+        "related id missing",
+        "  reviewed: 2026-02-01",
+        "  reviewed: 2026-02-01\nrelated: [no-such-entry]",
+        "related:",
+        ["no entry has the id"],
+    ),
+    (
+        "duplicate key",
+        "  reviewed: 2026-02-01",
+        "  reviewed: 2026-02-01\ntitle: Again",
+        "title: Again",
+        ["duplicate key 'title'"],
+    ),
     ("author without family", "{family: Example, given: Ada}", "{given: Ada}", "{given: Ada}", ["family"]),
     ("custom tag", "year: 2024", "year: !!python/object:os.system x", "year:", ["tag"]),
     ("second document", "  reviewed: 2026-02-01", "  reviewed: 2026-02-01\n---\nid: x", "---", ["document"]),
@@ -106,7 +134,7 @@ def test_broken_entry_is_reported(project: Path, case: str, old: str, new: str, 
 
 def test_alias_bomb_is_refused_quickly(project: Path) -> None:
     bomb = 'a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]\n'
-    for letter, previous in zip("bcdefghi", "abcdefgh"):
+    for letter, previous in zip("bcdefghi", "abcdefgh", strict=False):
         bomb += f"{letter}: &{letter} [{', '.join(['*' + previous] * 9)}]\n"
     write_entry(project, bomb)
     result = run_kb(project, "validate")
@@ -227,3 +255,13 @@ def test_shipped_entries_are_clean() -> None:
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert len(list((ROOT / "entries").glob("[!_]*.yaml"))) >= 10
+
+
+def test_vocabulary_label_with_markup_is_refused(project: Path) -> None:
+    text = (ROOT / "vocabulary.yml").read_text(encoding="utf-8")
+    text = text.replace("label: Self-compassion", "label: Self-compassion<img src=x onerror=alert(1)>")
+    (project / "vocabulary.yml").write_text(text, encoding="utf-8")
+    write_entry(project, GOOD)
+    result = run_kb(project, "validate")
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert f"vocabulary.yml:{line_of(text, 'onerror')}:" in result.stderr

@@ -26,13 +26,14 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
-
-import requests
 
 from kb import __version__
 from kb.doi.errors import BadResponseError, ServiceError, SettingsError
+
+if TYPE_CHECKING:
+    import requests
 
 MAX_BODY_BYTES = 10 * 1024 * 1024
 _EMAIL = re.compile(r"^[^@\s<>()]+@[^@\s<>()]+\.[^@\s<>()]+$")
@@ -153,6 +154,8 @@ class HttpClient:
         clock: Callable[[], float] = time.monotonic,
         jitter: Callable[[], float] = random.random,
     ):
+        import requests  # here, not at the top: it takes a tenth of a second, and most kb commands never need it
+
         self.settings = settings
         self.session = session or requests.Session()
         self.sleep = sleep
@@ -197,6 +200,8 @@ class HttpClient:
         return max(backoff, retry_after or 0.0)
 
     def _attempt(self, url: str, accept: str, timeout: float) -> Answer:
+        import requests
+
         headers = {"User-Agent": self.settings.user_agent, "Accept": accept}
         deadline = self.clock() + timeout
         try:
@@ -218,6 +223,8 @@ class HttpClient:
 
 def _read_body(response: requests.Response, deadline: float, clock: Callable[[], float], timeout: float) -> bytes:
     """The whole body, or a timeout when it trickles in past the deadline (a read timeout alone would not)."""
+    import requests
+
     chunks, size = [], 0
     for chunk in response.iter_content(64 * 1024):
         size += len(chunk)

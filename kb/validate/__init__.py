@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from kb.load import LoadedEntry, load_entry
+from kb.load import LoadedEntry, gc_paused, load_entry
 from kb.model import Study, study_from_dict
 from kb.problems import ERROR, Problem, ProblemError
 from kb.validate import rules
@@ -53,6 +53,17 @@ def validate_entries(
     progress=None,
 ) -> ValidationResult:
     """Validate `paths`; `others` are the rest of the knowledge base, read only for cross-entry checks."""
+    with gc_paused():
+        return _validate_entries(paths, vocabulary, others, today, progress)
+
+
+def _validate_entries(
+    paths: Sequence[Path],
+    vocabulary: Vocabulary,
+    others: Iterable[Path],
+    today: datetime.date | None,
+    progress,
+) -> ValidationResult:
     today = today or datetime.date.today()
     result = ValidationResult()
     checked: list[_Checked] = []
@@ -67,7 +78,8 @@ def validate_entries(
         if item.data is not None:
             item.problems += rules.check_related(item.entry, known_ids)
     selected = {item.entry.path for item in checked}
-    keys = [_entry_key(item.entry) for item in checked + context]
+    # the rest of the knowledge base first: a duplicate is reported on the entry being checked, not the old one
+    keys = [_entry_key(item.entry) for item in context + checked]
     cross = [p for p in duplicate_problems(keys) if p.path in selected]
     for item in checked:
         result.problems += item.problems

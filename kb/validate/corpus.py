@@ -1,8 +1,9 @@
 """Checks across the whole knowledge base: the same work entered twice.
 
 A duplicate shows up as the same DOI (in any case, with or without a prefix) or as a near-identical title.
-Comparing every title with every other is quadratic, so titles are first grouped by their two rarest words:
-near-identical titles share their rare words, and groups of rare words stay small however large the
+Comparing every title with every other is quadratic, so titles are first grouped by their rarest shared words
+(words that occur in at least two titles, but not in so many that the group grows large): near-identical titles
+share most of their words, spelling variants aside, and groups of rare words stay small however large the
 knowledge base grows.
 
 Example:
@@ -20,15 +21,17 @@ from __future__ import annotations
 
 import re
 from collections import Counter, defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from rapidfuzz import fuzz
+from rapidfuzz import fuzz, process
 
 from kb.identifiers import normalise_doi
 from kb.problems import ERROR, WARNING, Problem
 
 TITLE_SIMILARITY = 93.0
+BLOCKING_WORDS = 3  # how many rare words of a title to group it by
+MAX_BLOCK = 200  # a word in more titles than this is too common to group by
 _WORD = re.compile(r"[a-z0-9]+")
 
 
@@ -73,18 +76,33 @@ def _similar_titles(keys: list[EntryKey]) -> list[Problem]:
     frequency = Counter(word for _, title in titled for word in set(title.split()))
     blocks: dict[str, list[int]] = defaultdict(list)
     for index, (_, title) in enumerate(titled):
-        for word in sorted(set(title.split()), key=lambda w: (frequency[w], w))[:2]:
+        for word in _blocking_words(title, frequency):
             blocks[word].append(index)
     problems, reported = [], set()
     for members in blocks.values():
-        for position, later in enumerate(members):
-            for earlier in members[:position]:
-                pair = (earlier, later)
-                if pair in reported or fuzz.ratio(titled[earlier][1], titled[later][1]) < TITLE_SIMILARITY:
-                    continue
-                reported.add(pair)
+        for later, earlier in _similar_pairs(members, [titled[index][1] for index in members]):
+            if (earlier, later) not in reported:
+                reported.add((earlier, later))
                 problems.append(_title_problem(titled[later][0], titled[earlier][0]))
     return problems
+
+
+def _similar_pairs(members: list[int], titles: list[str]) -> Iterator[tuple[int, int]]:
+    """(later, earlier) for each pair of a group whose titles are at least TITLE_SIMILARITY alike, in list order.
+
+    rapidfuzz compares one title with all earlier ones in a single call (in C++): a group may hold up to
+    MAX_BLOCK titles, and comparing them pair by pair in Python was most of the cost of this check."""
+    for position in range(1, len(members)):
+        matches = process.extract(
+            titles[position], titles[:position], scorer=fuzz.ratio, score_cutoff=TITLE_SIMILARITY, limit=None
+        )
+        for _, _, earlier in sorted(matches, key=lambda match: match[2]):
+            yield members[position], members[earlier]
+
+
+def _blocking_words(title: str, frequency: Counter) -> list[str]:
+    shared = [word for word in set(title.split()) if 2 <= frequency[word] <= MAX_BLOCK]
+    return sorted(shared, key=lambda word: (frequency[word], word))[:BLOCKING_WORDS]
 
 
 def _title_problem(key: EntryKey, first: EntryKey) -> Problem:

@@ -11,14 +11,16 @@ from __future__ import annotations
 import functools
 import json
 from importlib import resources
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import fastjsonschema
-from jsonschema import Draft202012Validator, ValidationError
 from rapidfuzz import process
 
 from kb.load import LoadedEntry
 from kb.problems import ERROR, Problem
+
+if TYPE_CHECKING:  # jsonschema is imported only when an entry fails the fast check: it adds a tenth of a second
+    from jsonschema import Draft202012Validator, ValidationError
 
 TYPE_NAMES = {
     "string": "text",
@@ -58,6 +60,8 @@ def _fast_validator():
 
 @functools.lru_cache(maxsize=1)
 def _full_validator() -> Draft202012Validator:
+    from jsonschema import Draft202012Validator
+
     return Draft202012Validator(study_schema())
 
 
@@ -165,6 +169,8 @@ def _describe(error: ValidationError, keys: tuple) -> tuple[str, str | None]:
 
 
 def _type_hint(expected: Any, value: Any) -> str | None:
+    if value is None:
+        return "fill it in, or delete the line if the field is optional"
     if expected == "array" and isinstance(value, str):
         return f"write a list: [{value}] or one '- item' per line"
     if "string" in expected and isinstance(value, (int, float)):

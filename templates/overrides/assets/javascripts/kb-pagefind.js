@@ -14,7 +14,7 @@
   const toggle = document.getElementById("__search");
   const config = JSON.parse(document.getElementById("__config").textContent);
   const base = new URL(config.base.replace(/\/?$/, "/"), location.href);
-  const SHOWN = 10;
+  const PAGE = 5; // results per batch: each one fetches its own excerpt, so the first answer comes sooner
   let pagefind = null;
   let latest = 0;
   meta.textContent = "Type to start searching";
@@ -69,14 +69,41 @@
       meta.textContent = "Type to start searching";
       return;
     }
-    const module = await load();
+    let module;
+    try {
+      module = await load();
+    } catch (error) {
+      pagefind = null; // try again on the next keystroke
+      meta.textContent = "Search is not available: the index is built by `kb build` (not by `kb serve`)";
+      return;
+    }
     const found = await module.search(query);
     if (ticket !== latest || !found) return; // a newer query has started
-    const data = await Promise.all(found.results.slice(0, SHOWN).map((result) => result.data()));
-    if (ticket !== latest) return;
     const count = found.results.length;
     meta.textContent = count === 0 ? "No matching documents" : `${count} matching document${count === 1 ? "" : "s"}`;
-    list.replaceChildren(...data.map(item));
+    list.replaceChildren();
+    await showMore(found.results, 0, ticket);
+  }
+
+  // The next PAGE results, then a button for the ones after them.
+  async function showMore(results, start, ticket) {
+    const data = await Promise.all(results.slice(start, start + PAGE).map((result) => result.data()));
+    if (ticket !== latest) return;
+    list.append(...data.map(item));
+    if (start + PAGE < results.length) {
+      const button = document.createElement("button");
+      button.type = "button";
+      button.className = "md-button";
+      button.textContent = `Show more results (${results.length - start - PAGE} left)`;
+      const entry = document.createElement("li");
+      entry.className = "md-search-result__item kb-search-more";
+      entry.append(button);
+      button.addEventListener("click", () => {
+        entry.remove();
+        showMore(results, start + PAGE, ticket);
+      });
+      list.append(entry);
+    }
   }
 
   let timer = null;
