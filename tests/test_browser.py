@@ -76,7 +76,12 @@ def search(page, query: str):
 def test_search_finds_the_seed_study(page):
     page.goto("")
     results = search(page, "self-compassion")
-    hrefs = [results.nth(i).get_attribute("href") for i in range(results.count())]
+    # results re-render while the query is typed: wait for the settled list instead of reading it mid-update
+    found = (
+        "id => [...document.querySelectorAll('.md-search-result__item a')].some(a => a.href.includes(`studies/${id}/`))"
+    )
+    page.wait_for_function(found, arg=SEED_ID, timeout=15000)
+    hrefs = results.evaluate_all("links => links.map(link => link.getAttribute('href'))")
     assert any(f"studies/{SEED_ID}/" in href for href in hrefs), hrefs
 
 
