@@ -31,7 +31,7 @@ from kb.problems import ERROR, WARNING, Problem
 
 TITLE_SIMILARITY = 93.0
 BLOCKING_WORDS = 3  # how many rare words of a title to group it by
-MAX_BLOCK = 200  # a word in more titles than this is too common to group by
+MAX_BLOCK = 50  # a word in more titles than this is too common to group by
 _WORD = re.compile(r"[a-z0-9]+")
 
 
