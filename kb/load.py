@@ -249,8 +249,11 @@ def load_text(text: str, shown: str) -> LoadedEntry:
         raise ProblemError(_alias_problem(text, shown)) from None
     except yaml.MarkedYAMLError as error:
         raise ProblemError(_yaml_problem(error, text, shown)) from None
+    except yaml.reader.ReaderError as error:
+        raise ProblemError(_character_problem(error, text, shown)) from None
     except yaml.YAMLError as error:
-        raise ProblemError(Problem(shown, 1, 1, ERROR, f"YAML error: {error}")) from None
+        message = " ".join(f"YAML error: {error}".split())
+        raise ProblemError(Problem(shown, 1, 1, ERROR, message)) from None
     except RecursionError:
         raise ProblemError(Problem(shown, 1, 1, ERROR, "values are nested too deeply to be an entry")) from None
     return LoadedEntry(path=shown, text=text, data=data)
@@ -300,6 +303,16 @@ def _unclosed_quote(lines: list[str]) -> int | None:
         if row.count('"') % 2 == 1:
             return number
     return None
+
+
+def _character_problem(error: yaml.reader.ReaderError, text: str, shown: str) -> Problem:
+    """A control character (NUL, BEL, ...) that YAML does not allow, at its line and column."""
+    before = text[: error.position]
+    line = before.count("\n") + 1
+    col = len(before.rsplit("\n", 1)[-1]) + 1
+    code = error.character if isinstance(error.character, int) else ord(str(error.character)[:1] or "\0")
+    message = f"control character U+{code:04X} is not allowed in YAML"
+    return Problem(shown, line, col, ERROR, message, "delete it; it is often pasted in invisibly from a PDF")
 
 
 def _alias_problem(text: str, shown: str) -> Problem:

@@ -265,3 +265,9 @@ def test_vocabulary_label_with_markup_is_refused(project: Path) -> None:
     result = run_kb(project, "validate")
     assert result.returncode == 1 and "Traceback" not in result.stderr
     assert f"vocabulary.yml:{line_of(text, 'onerror')}:" in result.stderr
+
+
+def test_control_character_points_at_its_position(project: Path) -> None:
+    write_entry(project, GOOD.replace("headline: Test", "headline: Te\x00st", 1))
+    row = assert_reported(run_kb(project, "validate"), "entries/example-2024-fixture.yaml", line_of(GOOD, "headline:"))
+    assert "control character U+0000" in row and ":13:" in row
