@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from kb.doi.atomic import write_atomic
+from kb.atomic import write_atomic
 
 
 class Cache:

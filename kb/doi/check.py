@@ -18,7 +18,7 @@ from typing import Any
 
 import yaml
 
-from kb.doi.atomic import write_atomic
+from kb.atomic import write_atomic
 from kb.doi.crossref import DATE_KEYS, citation_from_work, clean_text, clean_title, date_of, normalise_pages, year_of
 from kb.doi.draft import ascii_slug
 from kb.doi.errors import DoiError, ServiceError

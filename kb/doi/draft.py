@@ -25,7 +25,7 @@ from pathlib import Path
 import yaml
 from rapidfuzz import fuzz
 
-from kb.doi.atomic import write_atomic
+from kb.atomic import write_atomic
 from kb.doi.crossref import Cited
 from kb.doi.fetch import Work
 from kb.identifiers import normalise_doi

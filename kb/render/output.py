@@ -8,9 +8,10 @@ ignores (see .gitignore); anything in them that this run did not produce is stal
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from kb.atomic import write_atomic
 
 GENERATED_DIRS = (
     "studies",
@@ -56,7 +57,7 @@ def write_outputs(docs_dir: Path, outputs: list[Output]) -> WriteReport:
         if _same_bytes(target, output.content):
             report.unchanged += 1
             continue
-        _write_atomically(target, output.content)
+        write_atomic(target, output.content, durable=False)
         report.written.append(output.path)
     report.removed = _remove_stale(docs_dir, expected)
     return report
@@ -69,16 +70,6 @@ def _same_bytes(path: Path, content: bytes) -> bool:
         return path.read_bytes() == content
     except OSError:
         return False
-
-
-def _write_atomically(path: Path, content: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        temporary.write_bytes(content)
-        os.replace(temporary, path)
-    finally:
-        temporary.unlink(missing_ok=True)
 
 
 def _remove_stale(docs_dir: Path, expected: set[str]) -> list[str]:
