@@ -8,36 +8,36 @@ stage that writes (the DOI lookup's entries and cache, the renderer's generated 
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
-import tempfile
 from pathlib import Path
 
-
-def _read_umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-# mkstemp creates files readable by their owner only; written files get the usual permissions instead
-FILE_MODE = 0o666 & ~_read_umask()
+_temp_numbers = itertools.count()
 
 
 def write_atomic(path: Path, content: str | bytes, durable: bool = True) -> None:
     """Replace (or create) `path` with `content` (text is written as UTF-8), atomically; raises OSError and leaves
     no temp file behind. `durable=False` skips the fsync: for regenerable output written by the thousand."""
-    path.parent.mkdir(parents=True, exist_ok=True)
     data = content.encode("utf-8") if isinstance(content, str) else content
-    handle, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    temp = path.with_name(f".{path.name}.{os.getpid()}-{next(_temp_numbers)}.tmp")  # unique to this writer
     try:
-        os.fchmod(handle, FILE_MODE)
-        with os.fdopen(handle, "wb") as temp:
-            temp.write(data)
+        handle = _create(temp)
+    except FileNotFoundError:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle = _create(temp)
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(data)
             if durable:
-                temp.flush()
-                os.fsync(temp.fileno())
-        os.replace(temp_name, path)
+                stream.flush()
+                os.fsync(stream.fileno())
+        os.replace(temp, path)
     except BaseException:
         with contextlib.suppress(OSError):
-            os.unlink(temp_name)
+            os.unlink(temp)
         raise
+
+
+def _create(path: Path) -> int:
+    """A new file, refused if the name exists; permissions as any new file gets (0o666 less the umask)."""
+    return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)

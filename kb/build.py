@@ -25,6 +25,7 @@ from pathlib import Path
 import yaml
 
 from kb.link import link_studies
+from kb.load import gc_frozen, gc_paused
 from kb.problems import ERROR, Problem, ProblemError, display_path
 from kb.project import Project
 from kb.render import WriteReport, render_site, write_outputs
@@ -65,12 +66,14 @@ def generate(project: Project, progress: Progress = None, render_progress: Progr
     try:
         vocabulary = load_vocabulary(project.vocabulary_path)
         paths = project.entry_paths()
-        result = validate_entries(paths, vocabulary, others=paths, progress=progress)
-        if not result.ok():
-            return Generation(problems=result.problems, seconds=time.perf_counter() - started)
-        links = link_studies(result.studies)
-        outputs = render_site(project, links, vocabulary, site_name(project), progress=render_progress)
-        report = write_outputs(project.docs_dir, outputs)
+        with gc_paused():
+            result = validate_entries(paths, vocabulary, others=paths, progress=progress)
+            if not result.ok():
+                return Generation(problems=result.problems, seconds=time.perf_counter() - started)
+            links = link_studies(result.studies)
+        with gc_frozen():
+            outputs = render_site(project, links, vocabulary, site_name(project), progress=render_progress)
+            report = write_outputs(project.docs_dir, outputs)
     except ProblemError as error:
         return Generation(problems=[error.problem], seconds=time.perf_counter() - started)
     return Generation(result.problems, len(result.studies), report, time.perf_counter() - started)
@@ -142,7 +145,7 @@ PAGEFIND_ROOT = "article.md-content__inner"  # index each page's article, not th
 # Lists of studies (term tables, the study table, the evidence matrix, the bibliography, related studies) repeat
 # what each study's own page says: indexing them would make every listing page match every query, and multiply
 # the index a browser downloads. The design and outcome tables of a study page are its own content and stay.
-PAGEFIND_IGNORE = ".kb-table-wrapper:not(.kb-design):not(.kb-outcomes), .kb-cell-lists, .kb-bibliography, .kb-related"
+PAGEFIND_IGNORE = ".kb-table-wrapper:not(.kb-design):not(.kb-outcomes), .kb-bibliography, .kb-related"
 
 
 def run_pagefind(site: Path) -> subprocess.CompletedProcess:

@@ -35,6 +35,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from kb.model import FACETS, Study
+from kb.parallel import map_chunks
 
 RELATED_LIMIT = 6
 COMMON_TAG_WINDOW = 40  # neighbours a tag shared by many studies may propose, so the work stays linear
@@ -81,40 +82,46 @@ def study_tags(study: Study) -> list[Tag]:
 
 def link_studies(studies: Iterable[Study], limit: int = RELATED_LIMIT, window: int = COMMON_TAG_WINDOW) -> Links:
     ordered = sorted(studies, key=study_order)
+    tags = [study_tags(study) for study in ordered]
     by_tag: dict[str, dict[str, list[Study]]] = {facet: defaultdict(list) for facet in FACETS}
-    for study in ordered:
-        for facet, slug in study_tags(study):
+    for study, its_tags in zip(ordered, tags, strict=True):
+        for facet, slug in its_tags:
             by_tag[facet][slug].append(study)
     by_tag = {facet: dict(terms) for facet, terms in by_tag.items()}
     by_id = {study.id: study for study in ordered}
-    related = _related(ordered, by_tag, by_id, limit, window)
+    related = _related(ordered, tags, by_tag, by_id, limit, window)
     return Links(studies=ordered, by_id=by_id, by_tag=by_tag, related=related)
 
 
 def _related(
-    ordered: list[Study], by_tag: dict, by_id: dict[str, Study], limit: int, window: int
+    ordered: list[Study], tags: list[list[Tag]], by_tag: dict, by_id: dict[str, Study], limit: int, window: int
 ) -> dict[str, list[RelatedStudy]]:
-    """Studies are numbered by publication order, so "closest in time" is "closest in number"."""
+    """Studies are numbered by publication order, so "closest in time" is "closest in number". Each study's
+    list is independent of the others', so they are computed in worker processes (kb.parallel)."""
     position = {study.id: index for index, study in enumerate(ordered)}
     postings = {tag: [position[s.id] for s in by_tag[tag[0]][tag[1]]] for tag in _all_tags(by_tag)}
     weight = {tag: FACET_WEIGHTS[tag[0]] * math.log(1 + len(ordered) / len(ids)) for tag, ids in postings.items()}
-    tag_sets = [set(study_tags(study)) for study in ordered]
     explicit = _explicit_pairs(ordered, by_id)
-    ranking = _Ranking(ordered, tag_sets, weight)
-    result = {}
-    for index, study in enumerate(ordered):
+    ranking = _Ranking([set(its_tags) for its_tags in tags], weight)
+
+    def rank(index: int) -> list[_Choice]:
         rough: dict[int, float] = defaultdict(float)
-        for tag in study_tags(study):  # a list, not the set: the same float sums on every run
+        for tag in tags[index]:  # a list, not the set: the same float sums on every run
             if tag[0] in TOPIC_FACETS:
                 tag_weight = weight[tag]
                 for other in _neighbours(postings[tag], index, window):
                     rough[other] += tag_weight
-        chosen = [position[other] for other in explicit[study.id]]
+        chosen = [position[other] for other in explicit[ordered[index].id]]
         for taken in (index, *chosen):
             rough.pop(taken, None)
-        shortlist = heapq.nsmallest(3 * limit, rough, key=lambda other: (-rough[other], other))
-        result[study.id] = ranking.rank(index, chosen, shortlist, limit)
-    return result
+        shortlist = [other for _, other in heapq.nsmallest(3 * limit, ((-w, other) for other, w in rough.items()))]
+        return ranking.rank(index, chosen, shortlist, limit)
+
+    choices = map_chunks(lambda chunk: [rank(index) for index in chunk], range(len(ordered)))
+    return {
+        study.id: [RelatedStudy(ordered[c.other], c.score, c.shared, c.explicit) for c in chosen]
+        for study, chosen in zip(ordered, choices, strict=True)
+    }
 
 
 def _all_tags(by_tag: dict) -> Iterable[Tag]:
@@ -141,11 +148,21 @@ def _explicit_pairs(ordered: list[Study], by_id: dict[str, Study]) -> dict[str, 
     return {key: list(dict.fromkeys(values)) for key, values in pairs.items()}
 
 
-class _Ranking:
-    """Exact scores on every shared tag; RelatedStudy records only for the studies that make the list."""
+@dataclass(frozen=True)
+class _Choice:
+    """A related study by its position in publication order (what a worker process sends back)."""
 
-    def __init__(self, ordered: list[Study], tag_sets: list[set[Tag]], weight: dict[Tag, float]):
-        self.ordered, self.tag_sets, self.weight = ordered, tag_sets, weight
+    other: int
+    score: float
+    shared: tuple[Tag, ...]
+    explicit: bool
+
+
+class _Ranking:
+    """Exact scores on every shared tag, for the explicit links and the shortlisted candidates."""
+
+    def __init__(self, tag_sets: list[set[Tag]], weight: dict[Tag, float]):
+        self.tag_sets, self.weight = tag_sets, weight
 
     def shared(self, index: int, other: int) -> tuple[Tag, ...]:
         """Tags both carry, rarest first (ties by name, so the order never depends on hashing)."""
@@ -154,14 +171,17 @@ class _Ranking:
     def score(self, shared: tuple[Tag, ...]) -> float:
         return round(sum(self.weight[tag] for tag in shared), 6)
 
-    def rank(self, index: int, explicit: list[int], shortlist: list[int], limit: int) -> list[RelatedStudy]:
+    def rank(self, index: int, explicit: list[int], shortlist: list[int], limit: int) -> list[_Choice]:
         """Explicit links first (all of them, in the order written), then the best of the shortlist."""
         related = []
         for other in explicit:
             shared = self.shared(index, other)
-            related.append(RelatedStudy(self.ordered[other], self.score(shared), shared, True))
-        scored = sorted((-self.score(self.shared(index, other)), other) for other in shortlist)
-        for _, other in scored[: max(0, limit - len(explicit))]:
+            related.append(_Choice(other, self.score(shared), shared, True))
+        scored = []
+        for other in shortlist:
             shared = self.shared(index, other)
-            related.append(RelatedStudy(self.ordered[other], self.score(shared), shared, False))
+            scored.append((-self.score(shared), other, shared))
+        scored.sort(key=lambda candidate: candidate[:2])
+        for negative_score, other, shared in scored[: max(0, limit - len(explicit))]:
+            related.append(_Choice(other, -negative_score, shared, False))
         return related

@@ -214,6 +214,20 @@ def gc_paused():
             gc.enable()
 
 
+@contextlib.contextmanager
+def gc_frozen():
+    """Exempt everything loaded so far (the studies and their links) from the cycle collector's scans.
+
+    Rendering makes short-lived garbage, some of it in cycles (Jinja's), so the collector must run; frozen, the
+    thousands of long-lived records are not walked again at each collection, and worker processes forked
+    meanwhile (kb.parallel) share their memory instead of copying it as the collector touches it."""
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
+
+
 def load_entry(path: Path | str) -> LoadedEntry:
     """Read and parse one YAML file; raises `ProblemError` with a precise position when it cannot."""
     shown = display_path(path)

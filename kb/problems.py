@@ -61,6 +61,9 @@ class ProblemError(Exception):
         super().__init__(problem.format())
         self.problem = problem
 
+    def __reduce__(self):  # rebuilt from its problem when it comes back from a worker process (kb.parallel)
+        return ProblemError, (self.problem,)
+
 
 def display_path(path: Path | str) -> str:
     """A path relative to the working directory when it lies below it, as editors expect."""

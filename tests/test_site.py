@@ -218,15 +218,13 @@ def test_evidence_matrix_counts_agree_with_the_entries(site, studies):
                 for column in study.tags(columns):
                     expected[row, column].append(study)
         cell = r'data-count="(\d+)" data-participants="(\d+)" data-certainty="([a-z-]+)">'
-        cells = re.findall(cell + rf'<a href="#{rows}-([a-z0-9-]+)--{columns}-([a-z0-9-]+)">', content)
+        link = rf'<a href="\.\./studies/\?{rows}=([a-z0-9-]+)&amp;{columns}=([a-z0-9-]+)"'
+        cells = re.findall(cell + link, content)
         found = {(r, c): (int(n), int(p), cert) for n, p, cert, r, c in cells}
-        assert set(found) == set(expected)
+        assert set(found) == set(expected)  # the shipped vocabulary is small enough for the whole grid
         for key, members in expected.items():
             best = min(members, key=lambda s: CERTAINTY_ORDER.index(s.evidence.certainty)).evidence.certainty
             assert found[key] == (len(members), sum(s.sample.n or 0 for s in members), best), key
-            anchor = f"{rows}-{key[0]}--{columns}-{key[1]}"
-            listed = re.search(rf'<section class="kb-cell-list" id="{anchor}">(.*?)</section>', content, re.S).group(1)
-            assert set(re.findall(r'href="\.\./studies/([^/"]+)/"', listed)) == {s.id for s in members}
 
 
 def test_study_table_has_every_study_with_filter_data(site, studies):

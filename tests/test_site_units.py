@@ -10,6 +10,8 @@ import yaml
 
 from kb.link import COMMON_TAG_WINDOW, link_studies
 from kb.model import Effect, Finding, study_from_dict
+from kb.render import indexes
+from kb.render.common import RowCache
 from kb.render.output import Output, write_outputs
 from kb.render.plot import forest_plots
 from kb.render.study import json_ld
@@ -179,3 +181,34 @@ def test_write_outputs_writes_only_changes_and_removes_stale_files(tmp_path):
 def test_write_outputs_refuses_paths_outside_the_generated_folders(tmp_path):
     with pytest.raises(ValueError):
         write_outputs(tmp_path, [Output("about.md", b"overwritten")])
+
+
+def test_front_matter_keeps_characters_yaml_reads_differently_from_json():
+    value = "a\x85b\u2028c\u2029d\x7fe\x9f ü ✓"  # NEL and the separators are line breaks to YAML
+    block = str(front_matter({"title": "t", "tags": [value], "tag_urls": {value: "x/"}}))
+    data = yaml.safe_load(block.strip("-\n"))
+    assert data["tags"] == [value] and data["tag_urls"] == {value: "x/"}
+    assert len(block.splitlines()) == 5  # ---, three keys, ---
+
+
+# --- evidence matrix -----------------------------------------------------------------------------------------
+
+
+def test_the_evidence_matrix_keeps_the_most_studied_terms_and_counts_the_rest():
+    limit = indexes.MATRIX_TERMS_LIMIT
+    conditions = [f"condition-{i:02d}" for i in range(limit + 5)]
+    studies = [
+        make_study(f"s-{i}-{j}", conditions=[condition])
+        for i, condition in enumerate(conditions)
+        for j in range(1 + (i < limit))  # the first `limit` conditions have two studies, the rest one
+    ]
+    terms = {slug: {"label": slug.title()} for slug in conditions}
+    vocabulary = vocabulary_from_dict(
+        {"substances": {"terms": {"psilocybin": {"label": "Psilocybin"}}}, "conditions": {"terms": terms}}
+    )
+    links = link_studies(studies)
+    matrix = indexes.evidence_matrix("substances", "conditions", links, vocabulary, RowCache(vocabulary))
+    assert [column.slug for column in matrix.columns] == conditions[:limit]
+    assert (matrix.more_rows, matrix.more_columns) == (0, 5)
+    cell = matrix.cells[0][0]
+    assert (cell.count, cell.table_url) == (2, "studies/?substances=psilocybin&conditions=condition-00")

@@ -7,15 +7,16 @@ fails and an unchanged entry costs no disk write.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from importlib import resources
 
 from kb.link import Links
-from kb.model import FACETS
+from kb.model import FACETS, Study
+from kb.parallel import map_chunks
 from kb.problems import ERROR, Problem, ProblemError, display_path
 from kb.project import Project
-from kb.references import to_csl_json, to_ris
+from kb.references import Reference, to_csl_json, to_ris
 from kb.render import exports, indexes
 from kb.render.common import CERTAINTY_LABELS, CERTAINTY_SYMBOLS, RowCache
 from kb.render.output import GENERATED_DIRS, Output, WriteReport, write_outputs
@@ -42,6 +43,19 @@ class _Renderer:
         return Output(path, text.encode("utf-8"))
 
 
+@dataclass(frozen=True)
+class StudyFiles:
+    """What one study contributes: its page and citation files, and its parts of the whole-list downloads."""
+
+    id: str
+    outputs: list[Output]
+    bibtex: str
+    ris: str
+    csl_json: str
+    record_json: str
+    reference: Reference
+
+
 def render_site(
     project: Project,
     links: Links,
@@ -49,23 +63,23 @@ def render_site(
     site_name: str = "Evidence summaries",
     progress: Callable[[Iterable], Iterable] | None = None,
 ) -> list[Output]:
-    """Every generated file, in memory; raises `ProblemError` when a template is broken."""
+    """Every generated file, in memory; raises `ProblemError` when a template is broken. Study and term pages
+    are rendered in worker processes (kb.parallel); the pages that gather all studies, in this one."""
     _check_reserved(links)
     renderer = _Renderer(project, site_name)
     rows = RowCache(vocabulary)
-    outputs = []
-    citations: dict[str, list[str]] = {"bib": [], "ris": []}  # each study's, joined again for the whole list
-    for study in progress(links.studies) if progress else links.studies:
-        page = study_page(study, links, vocabulary, rows)
-        outputs.append(renderer.page("study.md.j2", f"studies/{study.id}.md", "../../", page=page))
-        citations["bib"].append(page.bibtex)
-        citations["ris"].append(to_ris([study]))
-        outputs.append(Output(f"downloads/cite/{study.id}.bib", citations["bib"][-1].encode("utf-8")))
-        outputs.append(Output(f"downloads/cite/{study.id}.ris", citations["ris"][-1].encode("utf-8")))
+
+    def render_studies(chunk: list[Study]) -> list[StudyFiles]:
+        return [_study_files(renderer, study, links, vocabulary, rows) for study in chunk]
+
+    def render_terms(chunk: list[tuple[str, str]]) -> list[Output]:
+        return [_term_page(renderer, facet, slug, links, vocabulary, rows) for facet, slug in chunk]
+
+    studies = map_chunks(render_studies, links.studies, progress)
+    rows.remember_references({files.id: files.reference for files in studies})
+    outputs = [output for files in studies for output in files.outputs]
+    outputs += map_chunks(render_terms, [(f, slug) for f in FACETS for slug in links.terms_in_use(f)])
     for facet in FACETS:
-        for slug in links.terms_in_use(facet):
-            term = indexes.term_page(facet, slug, links, vocabulary, rows)
-            outputs.append(renderer.page("term.md.j2", f"{facet}/{slug}.md", "../../", page=term))
         facet_view = indexes.facet_page(facet, links, vocabulary)
         outputs.append(renderer.page("facet.md.j2", f"{facet}/index.md", "../", page=facet_view))
     table = indexes.study_table(links, vocabulary, rows)
@@ -77,21 +91,41 @@ def render_site(
     outputs.append(renderer.page("evidence.md.j2", "evidence/index.md", "../", matrices=matrices))
     groups = indexes.bibliography(links, rows)
     outputs.append(renderer.page("bibliography.md.j2", "bibliography/index.md", "../", groups=groups))
-    outputs += _downloads(renderer, links, citations)
-    outputs.append(renderer.page("feed.xml.j2", "feed.xml", "", feed=exports.feed(links)))
+    outputs += _downloads(renderer, links, studies)
+    outputs.append(renderer.page("feed.xml.j2", "feed.xml", "", feed=exports.feed(links, rows)))
     stats = indexes.stats(links, rows)
     outputs.append(renderer.page("stats.md.j2", ".generated/stats.md", "", stats=stats))
     return outputs
 
 
-def _downloads(renderer: _Renderer, links: Links, citations: dict[str, list[str]]) -> list[Output]:
-    """The whole-list downloads; references.bib and .ris are the studies' own records joined, as to_bibtex and
-    to_ris would write them (formatting every reference twice would cost a tenth of the generation time)."""
+def _study_files(renderer: _Renderer, study: Study, links: Links, vocabulary: Vocabulary, rows: RowCache) -> StudyFiles:
+    page = study_page(study, links, vocabulary, rows)
+    ris = to_ris([study])
+    outputs = [
+        renderer.page("study.md.j2", f"studies/{study.id}.md", "../../", page=page),
+        Output(f"downloads/cite/{study.id}.bib", page.bibtex.encode("utf-8")),
+        Output(f"downloads/cite/{study.id}.ris", ris.encode("utf-8")),
+    ]
+    csl_json = exports.json_item(to_csl_json([study])[0])
+    record_json = exports.json_item(exports.study_record(study))
+    return StudyFiles(study.id, outputs, page.bibtex, ris, csl_json, record_json, page.reference)
+
+
+def _term_page(
+    renderer: _Renderer, facet: str, slug: str, links: Links, vocabulary: Vocabulary, rows: RowCache
+) -> Output:
+    term = indexes.term_page(facet, slug, links, vocabulary, rows)
+    return renderer.page("term.md.j2", f"{facet}/{slug}.md", "../../", page=term)
+
+
+def _downloads(renderer: _Renderer, links: Links, studies: list[StudyFiles]) -> list[Output]:
+    """The whole-list downloads, joined from each study's part (as to_bibtex, to_ris and to_csl_json would write
+    them for the whole list: formatting every reference twice would cost a tenth of the generation time)."""
     files = {
-        "downloads/references.bib": "\n".join(citations["bib"]),
-        "downloads/references.ris": "\r\n".join(citations["ris"]),
-        "downloads/references.json": json.dumps(to_csl_json(links.studies), ensure_ascii=False, indent=1) + "\n",
-        "downloads/studies.json": exports.studies_json(links),
+        "downloads/references.bib": "\n".join(files.bibtex for files in studies),
+        "downloads/references.ris": "\r\n".join(files.ris for files in studies),
+        "downloads/references.json": exports.json_list([files.csl_json for files in studies]),
+        "downloads/studies.json": exports.json_list([files.record_json for files in studies]),
         "downloads/studies.csv": exports.studies_csv(links),
         "downloads/study.schema.json": resources.files("kb").joinpath("schema/study.schema.json").read_text("utf-8"),
     }

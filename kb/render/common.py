@@ -151,3 +151,7 @@ class RowCache:
         if reference is None:
             reference = self._references[study.id] = format_reference(study.citation)
         return reference
+
+    def remember_references(self, references: dict[str, Reference]) -> None:
+        """References formatted elsewhere (by the worker processes that rendered the study pages)."""
+        self._references.update(references)

@@ -25,7 +25,9 @@ from kb.render.common import (
 )
 from kb.vocabulary import Term, Vocabulary
 
-MATRIX_LIST_LIMIT = 25  # studies listed under a matrix cell; the rest are one click away in the filtered table
+# Rows and columns of an evidence matrix: the most-studied terms. A wider grid is unreadable (and at thousands of
+# studies, megabytes of mostly empty cells); every term still has its own page and a filter in the study table.
+MATRIX_TERMS_LIMIT = 30
 RECENT_LIMIT = 5
 
 
@@ -144,16 +146,13 @@ def study_table(links: Links, vocabulary: Vocabulary, rows: RowCache) -> StudyTa
 
 @dataclass(frozen=True)
 class Cell:
-    anchor: str
     row: TermLink
     column: TermLink
     count: int
     participants: int
     certainty: str
     certainty_label: str
-    studies: list[StudyRow]  # the first MATRIX_LIST_LIMIT, newest first
-    more: int
-    table_url: str
+    table_url: str  # the study table filtered to the cell's two terms: its list of studies
 
 
 @dataclass(frozen=True)
@@ -165,10 +164,8 @@ class Matrix:
     rows: list[TermLink]
     columns: list[TermLink]
     cells: list[list[Cell | None]]
-
-    @property
-    def filled(self) -> list[Cell]:
-        return [cell for line in self.cells for cell in line if cell]
+    more_rows: int  # terms in use left out of the grid (see MATRIX_TERMS_LIMIT)
+    more_columns: int
 
 
 def evidence_matrix(row_facet: str, column_facet: str, links: Links, vocabulary: Vocabulary, rows: RowCache) -> Matrix:
@@ -180,15 +177,18 @@ def evidence_matrix(row_facet: str, column_facet: str, links: Links, vocabulary:
                 pairs[row_slug, column_slug].append(study)
     row_terms = _by_count(row_facet, links, vocabulary)
     column_terms = _by_count(column_facet, links, vocabulary)
-    cells = [[_cell(pairs.get((r.slug, c.slug)), r, c, rows) for c in column_terms] for r in row_terms]
+    shown_rows, shown_columns = row_terms[:MATRIX_TERMS_LIMIT], column_terms[:MATRIX_TERMS_LIMIT]
+    cells = [[_cell(pairs.get((r.slug, c.slug)), r, c) for c in shown_columns] for r in shown_rows]
     return Matrix(
         id=f"{row_facet}-{column_facet}",
         title=f"{vocabulary.facets[row_facet].label} × {vocabulary.facets[column_facet].label}",
         row_label=vocabulary.facets[row_facet].label,
         column_label=vocabulary.facets[column_facet].label,
-        rows=row_terms,
-        columns=column_terms,
+        rows=shown_rows,
+        columns=shown_columns,
         cells=cells,
+        more_rows=len(row_terms) - len(shown_rows),
+        more_columns=len(column_terms) - len(shown_columns),
     )
 
 
@@ -198,20 +198,17 @@ def _by_count(facet: str, links: Links, vocabulary: Vocabulary) -> list[TermLink
     return [term_link(vocabulary, facet, slug) for slug in ordered]
 
 
-def _cell(studies: list[Study] | None, row: TermLink, column: TermLink, rows: RowCache) -> Cell | None:
+def _cell(studies: list[Study] | None, row: TermLink, column: TermLink) -> Cell | None:
     if not studies:
         return None
     best = min(certainty_rank(s.evidence.certainty) for s in studies)
     return Cell(
-        anchor=f"{row.facet}-{row.slug}--{column.facet}-{column.slug}",
         row=row,
         column=column,
         count=len(studies),
         participants=sum(s.sample.n or 0 for s in studies),
         certainty=CERTAINTY_ORDER[best],
         certainty_label=CERTAINTY_LABELS[CERTAINTY_ORDER[best]],
-        studies=rows.many(studies[:MATRIX_LIST_LIMIT]),
-        more=max(0, len(studies) - MATRIX_LIST_LIMIT),
         table_url=table_url({row.facet: row.slug, column.facet: column.slug}),
     )
 

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from kb.load import LoadedEntry, gc_paused, load_entry
 from kb.model import Study, study_from_dict
+from kb.parallel import map_chunks
 from kb.problems import ERROR, Problem, ProblemError
 from kb.validate import rules
 from kb.validate.corpus import EntryKey, duplicate_problems
@@ -41,7 +42,7 @@ class ValidationResult:
 class _Checked:
     entry: LoadedEntry
     path: Path
-    data: dict | None  # canonical data when the entry passed the schema
+    study: Study | None  # built when the entry passed the schema
     problems: list[Problem]
 
 
@@ -67,15 +68,19 @@ def _validate_entries(
     today = today or datetime.date.today()
     result = ValidationResult()
     checked: list[_Checked] = []
-    for path in progress(paths) if progress else paths:
-        try:
-            checked.append(_check_one(load_entry(path), Path(path), vocabulary, today))
-        except ProblemError as error:
-            result.problems.append(error.problem)
+
+    def check_chunk(chunk: list[Path]) -> list[_Checked | Problem]:
+        return [_check_path(Path(path), vocabulary, today) for path in chunk]
+
+    for outcome in map_chunks(check_chunk, paths, progress):
+        if isinstance(outcome, Problem):
+            result.problems.append(outcome)
+        else:
+            checked.append(outcome)
     context = _load_quietly(set(map(Path, others)) - set(map(Path, paths)))
     known_ids = {_entry_id(c.entry) for c in checked + context} - {None}
     for item in checked:
-        if item.data is not None:
+        if item.study is not None:
             item.problems += rules.check_related(item.entry, known_ids)
     selected = {item.entry.path for item in checked}
     # the rest of the knowledge base first: a duplicate is reported on the entry being checked, not the old one
@@ -83,11 +88,19 @@ def _validate_entries(
     cross = [p for p in duplicate_problems(keys) if p.path in selected]
     for item in checked:
         result.problems += item.problems
-        if item.data is not None and not any(p.is_error for p in item.problems + cross if p.path == item.entry.path):
-            result.studies.append(study_from_dict(item.data, item.path))
+        if item.study is not None and not any(p.is_error for p in item.problems + cross if p.path == item.entry.path):
+            result.studies.append(item.study)
     result.problems += cross
     result.problems.sort(key=lambda p: (p.path, p.line, p.col))
     return result
+
+
+def _check_path(path: Path, vocabulary: Vocabulary, today: datetime.date) -> _Checked | Problem:
+    """One entry read and checked on its own (in a worker process when there are many)."""
+    try:
+        return _check_one(load_entry(path), path, vocabulary, today)
+    except ProblemError as error:
+        return error.problem
 
 
 def _check_one(entry: LoadedEntry, path: Path, vocabulary: Vocabulary, today: datetime.date) -> _Checked:
@@ -104,7 +117,7 @@ def _check_one(entry: LoadedEntry, path: Path, vocabulary: Vocabulary, today: da
     problems += rules.check_doi(entry)
     problems += rules.check_numbers(entry)
     problems += rules.check_dates(entry, today)
-    return _Checked(entry, path, data, problems)
+    return _Checked(entry, path, study_from_dict(data, path), problems)
 
 
 def _load_quietly(paths: Iterable[Path]) -> list[_Checked]:

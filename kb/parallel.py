@@ -1,0 +1,95 @@
+"""Spreading per-entry work over the machine's cores.
+
+Reading, checking and rendering one entry does not depend on the others, so the pipeline splits the entries
+into chunks and hands them to worker processes, one per core:
+
+>>> def lengths(chunk: list[str]) -> list[int]:
+...     return [len(word) for word in chunk]
+>>> map_chunks(lengths, ["psilocybin", "MDMA"])
+[10, 4]
+
+Workers are forked, so they start with the parent's memory (the vocabulary, the linked studies, the compiled
+templates) instead of receiving copies: `work` can be any function, closures included, and only the chunks and
+their results travel between processes. Work runs
+in the calling process instead when it is small, when there is one core or `KB_JOBS=1`, and when other threads
+are running (`kb serve`'s file watcher): forking a process that has threads can deadlock the child.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import threading
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import TypeVar
+
+Item = TypeVar("Item")
+Result = TypeVar("Result")
+Progress = Callable[[Iterable], Iterable] | None
+
+MIN_ITEMS_PER_WORKER = 50  # below this, starting a worker costs more than it saves
+CHUNKS_PER_WORKER = 8  # enough chunks to even out slow ones, few enough to keep the traffic low
+JOBS_VARIABLE = "KB_JOBS"
+
+
+def job_count() -> int:
+    """Worker processes to use: `KB_JOBS` if set to a positive number, else the cores this process may use."""
+    setting = os.environ.get(JOBS_VARIABLE, "").strip()
+    if setting.isdigit() and int(setting) > 0:
+        return int(setting)
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
+def map_chunks(
+    work: Callable[[list[Item]], list[Result]], items: Sequence[Item], progress: Progress = None
+) -> list[Result]:
+    """`work` applied to chunks of `items` (one result per item), results in the order of `items`.
+
+    Exceptions `work` raises reach the caller (they must survive pickling). `progress` wraps the results as
+    they arrive (a progress bar on a terminal)."""
+    jobs = min(job_count(), len(items) // MIN_ITEMS_PER_WORKER)
+    if jobs < 2 or threading.active_count() > 1 or "fork" not in multiprocessing.get_all_start_methods():
+        results: Iterable[Result] = _serial(work, items)
+        return list(progress(_Sized(results, len(items))) if progress else results)
+    size = max(1, -(-len(items) // (jobs * CHUNKS_PER_WORKER)))
+    chunks = [list(items[start : start + size]) for start in range(0, len(items), size)]
+    global _work
+    _work = work  # the forked workers inherit it; it is never pickled
+    try:
+        with multiprocessing.get_context("fork").Pool(jobs) as pool:
+            arriving = _flatten(pool.imap(_run_chunk, chunks))
+            return list(progress(_Sized(arriving, len(items))) if progress else arriving)
+    finally:
+        _work = None
+
+
+_work: Callable[[list], list] | None = None
+
+
+def _run_chunk(chunk: list) -> list:
+    return _work(chunk)
+
+
+def _serial(work: Callable[[list[Item]], list[Result]], items: Sequence[Item]) -> Iterator[Result]:
+    for item in items:
+        yield from work([item])
+
+
+def _flatten(chunks: Iterable[list[Result]]) -> Iterator[Result]:
+    for chunk in chunks:
+        yield from chunk
+
+
+class _Sized:
+    """An iterator with a length, so a progress bar can show how far along it is."""
+
+    def __init__(self, items: Iterable, length: int):
+        self._items, self._length = items, length
+
+    def __iter__(self) -> Iterator:
+        return iter(self._items)
+
+    def __len__(self) -> int:
+        return self._length

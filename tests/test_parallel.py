@@ -1,0 +1,120 @@
+"""Work spread over processes (kb.parallel) gives the same results as work done in one, errors included."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+
+from kb import parallel
+from kb.parallel import map_chunks
+from kb.problems import ERROR, Problem, ProblemError
+
+ROOT = Path(__file__).resolve().parents[1]
+CORPUS_SIZE = 240  # enough entries and terms for every parallel step to use two workers
+
+
+def _pid_and_square(chunk: list[int]) -> list[tuple[int, int]]:
+    return [(os.getpid(), item * item) for item in chunk]
+
+
+@pytest.fixture
+def two_jobs(monkeypatch):
+    monkeypatch.setenv("KB_JOBS", "2")
+
+
+def test_results_come_back_in_order_from_worker_processes(two_jobs):
+    results = map_chunks(_pid_and_square, list(range(400)))
+    assert [square for _, square in results] == [i * i for i in range(400)]
+    assert os.getpid() not in {pid for pid, _ in results}  # really done elsewhere
+    assert len({pid for pid, _ in results}) == 2
+
+
+def test_closures_reach_the_workers_without_being_pickled(two_jobs):
+    offset = {"value": 7}  # a closure over local state: fork hands it over
+    assert map_chunks(lambda chunk: [item + offset["value"] for item in chunk], range(300)) == [
+        item + 7 for item in range(300)
+    ]
+
+
+def test_small_jobs_one_core_and_threaded_callers_stay_in_this_process(monkeypatch):
+    monkeypatch.setenv("KB_JOBS", "2")
+    assert {pid for pid, _ in map_chunks(_pid_and_square, list(range(10)))} == {os.getpid()}
+    monkeypatch.setenv("KB_JOBS", "1")
+    assert {pid for pid, _ in map_chunks(_pid_and_square, list(range(400)))} == {os.getpid()}
+    monkeypatch.setenv("KB_JOBS", "2")
+    stop = threading.Event()
+    watcher = threading.Thread(target=stop.wait)  # like kb serve's file watcher
+    watcher.start()
+    try:
+        assert {pid for pid, _ in map_chunks(_pid_and_square, list(range(400)))} == {os.getpid()}
+    finally:
+        stop.set()
+        watcher.join()
+
+
+def test_kb_jobs_must_be_a_positive_number_else_the_cores_are_used(monkeypatch):
+    for setting in ("0", "-3", "many", ""):
+        monkeypatch.setenv("KB_JOBS", setting)
+        assert parallel.job_count() >= 1
+    monkeypatch.setenv("KB_JOBS", "3")
+    assert parallel.job_count() == 3
+
+
+def _fail_on_13(chunk: list[int]) -> list[int]:
+    for item in chunk:
+        if item == 13:
+            raise ProblemError(Problem("templates/study.md.j2", 4, 1, ERROR, "template error: boom"))
+    return chunk
+
+
+def test_a_problem_raised_in_a_worker_reaches_the_caller_intact(two_jobs):
+    with pytest.raises(ProblemError) as raised:
+        map_chunks(_fail_on_13, list(range(400)))
+    assert raised.value.problem == Problem("templates/study.md.j2", 4, 1, ERROR, "template error: boom")
+
+
+def test_progress_sees_every_result_and_knows_the_total(two_jobs):
+    seen = []
+
+    def progress(items):
+        seen.append(len(items))
+        yield from items
+
+    assert len(map_chunks(_pid_and_square, list(range(300)), progress)) == 300 and seen == [300]
+
+
+# --- the whole pipeline --------------------------------------------------------------------------------------
+
+
+def _generated_tree(kb: Path, jobs: str) -> dict[str, str]:
+    environment = {**os.environ, "KB_JOBS": jobs}
+    command = [str(Path(sys.executable).with_name("kb")), "-C", str(kb), "build", "--markdown-only"]
+    completed = subprocess.run(command, capture_output=True, text=True, env=environment, check=False)
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    docs = kb / "docs"
+    folders = ("studies", "mechanisms", "substances", "conditions", "designs", "settings", "evidence", "downloads")
+    return {
+        path.relative_to(docs).as_posix(): hashlib.sha256(path.read_bytes()).hexdigest()
+        for folder in folders
+        for path in sorted((docs / folder).rglob("*"))
+        if path.is_file()
+    }
+
+
+def test_two_workers_generate_exactly_the_pages_one_process_does(tmp_path):
+    kb = tmp_path / "kb"
+    subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "make_corpus.py"), "--n", str(CORPUS_SIZE), "--out", str(kb)],
+        check=True,
+        capture_output=True,
+    )
+    serial = _generated_tree(kb, "1")
+    parallel_tree = _generated_tree(kb, "2")
+    assert len(serial) > 3 * CORPUS_SIZE  # study pages, citation files, term pages, tables
+    assert parallel_tree == serial
