@@ -43,6 +43,7 @@ COMMON_TAG_WINDOW = 40  # neighbours a tag shared by many studies may propose, s
 # application setting only adds a little, and alone never makes a study "related".
 FACET_WEIGHTS = {"mechanisms": 1.0, "substances": 1.0, "conditions": 1.0, "designs": 0.25, "settings": 0.25}
 TOPIC_FACETS = ("mechanisms", "substances", "conditions")
+SHORTLIST_FACTOR = 3  # candidates re-scored exactly per related study shown (2 loses a few percent of score)
 
 Tag = tuple[str, str]  # (facet, term slug)
 
@@ -101,25 +102,38 @@ def _related(
     position = {study.id: index for index, study in enumerate(ordered)}
     postings = {tag: [position[s.id] for s in by_tag[tag[0]][tag[1]]] for tag in _all_tags(by_tag)}
     weight = {tag: FACET_WEIGHTS[tag[0]] * math.log(1 + len(ordered) / len(ids)) for tag, ids in postings.items()}
-    explicit = _explicit_pairs(ordered, by_id)
-    ranking = _Ranking([set(its_tags) for its_tags in tags], weight)
+    # Tags become numbers, rarest first (ties by name): sets of small numbers are compact and quick to intersect,
+    # and sorting shared numbers gives the order pages show shared tags in.
+    numbered = sorted(weight, key=lambda tag: (-weight[tag], tag))
+    number = {tag: index for index, tag in enumerate(numbered)}
+    weights = [weight[tag] for tag in numbered]
+    topic_postings = [postings[tag] if tag[0] in TOPIC_FACETS else None for tag in numbered]
+    study_numbers = [[number[tag] for tag in its_tags] for its_tags in tags]
+    pairs = _explicit_pairs(ordered, by_id)
+    explicit = [[position[other] for other in pairs[study.id]] for study in ordered]
+    ranking = _Ranking([frozenset(numbers) for numbers in study_numbers], weights)
 
     def rank(index: int) -> list[_Choice]:
         rough: dict[int, float] = defaultdict(float)
-        for tag in tags[index]:  # a list, not the set: the same float sums on every run
-            if tag[0] in TOPIC_FACETS:
-                tag_weight = weight[tag]
-                for other in _neighbours(postings[tag], index, window):
+        for tag in study_numbers[index]:  # a list, not the set: the same float sums on every run
+            posting = topic_postings[tag]
+            if posting is not None:
+                tag_weight = weights[tag]
+                for other in _neighbours(posting, index, window):
                     rough[other] += tag_weight
-        chosen = [position[other] for other in explicit[ordered[index].id]]
+        chosen = explicit[index]
         for taken in (index, *chosen):
             rough.pop(taken, None)
-        shortlist = [other for _, other in heapq.nsmallest(3 * limit, ((-w, other) for other, w in rough.items()))]
+        best = heapq.nsmallest(SHORTLIST_FACTOR * limit, ((-w, other) for other, w in rough.items()))
+        shortlist = [other for _, other in best]
         return ranking.rank(index, chosen, shortlist, limit)
 
     choices = map_chunks(lambda chunk: [rank(index) for index in chunk], range(len(ordered)))
     return {
-        study.id: [RelatedStudy(ordered[c.other], c.score, c.shared, c.explicit) for c in chosen]
+        study.id: [
+            RelatedStudy(ordered[c.other], c.score, tuple(numbered[tag] for tag in c.shared), c.explicit)
+            for c in chosen
+        ]
         for study, chosen in zip(ordered, choices, strict=True)
     }
 
@@ -150,26 +164,27 @@ def _explicit_pairs(ordered: list[Study], by_id: dict[str, Study]) -> dict[str, 
 
 @dataclass(frozen=True)
 class _Choice:
-    """A related study by its position in publication order (what a worker process sends back)."""
+    """A related study by its position in publication order, and shared tags by number (what a worker process
+    sends back)."""
 
     other: int
     score: float
-    shared: tuple[Tag, ...]
+    shared: tuple[int, ...]
     explicit: bool
 
 
 class _Ranking:
     """Exact scores on every shared tag, for the explicit links and the shortlisted candidates."""
 
-    def __init__(self, tag_sets: list[set[Tag]], weight: dict[Tag, float]):
-        self.tag_sets, self.weight = tag_sets, weight
+    def __init__(self, tag_sets: list[frozenset[int]], weights: list[float]):
+        self.tag_sets, self.weights = tag_sets, weights
 
-    def shared(self, index: int, other: int) -> tuple[Tag, ...]:
-        """Tags both carry, rarest first (ties by name, so the order never depends on hashing)."""
-        return tuple(sorted(self.tag_sets[index] & self.tag_sets[other], key=lambda tag: (-self.weight[tag], tag)))
+    def shared(self, index: int, other: int) -> tuple[int, ...]:
+        """Tags both carry, rarest first."""
+        return tuple(sorted(self.tag_sets[index] & self.tag_sets[other]))
 
-    def score(self, shared: tuple[Tag, ...]) -> float:
-        return round(sum(self.weight[tag] for tag in shared), 6)
+    def score(self, shared: tuple[int, ...]) -> float:
+        return round(sum(self.weights[tag] for tag in shared), 6)
 
     def rank(self, index: int, explicit: list[int], shortlist: list[int], limit: int) -> list[_Choice]:
         """Explicit links first (all of them, in the order written), then the best of the shortlist."""
