@@ -145,7 +145,11 @@ PAGEFIND_ROOT = "article.md-content__inner"  # index each page's article, not th
 # Lists of studies (term tables, the study table, the evidence matrix, the bibliography, related studies) repeat
 # what each study's own page says: indexing them would make every listing page match every query, and multiply
 # the index a browser downloads. The design and outcome tables of a study page are its own content and stay.
-PAGEFIND_IGNORE = ".kb-table-wrapper:not(.kb-design):not(.kb-outcomes), .kb-bibliography, .kb-related"
+# Repeats within a page are left out too: the tag chips (the Tags section lists the same terms) and the BibTeX
+# (the Reference section says the same); every extra occurrence of a word is another entry in its index chunk.
+PAGEFIND_IGNORE = (
+    ".kb-table-wrapper:not(.kb-design):not(.kb-outcomes), .kb-bibliography, .kb-related, .md-tags, .kb-cite"
+)
 
 
 def run_pagefind(site: Path) -> subprocess.CompletedProcess:
