@@ -28,7 +28,7 @@ from kb.link import link_studies
 from kb.load import gc_frozen, gc_paused
 from kb.problems import ERROR, Problem, ProblemError, display_path
 from kb.project import Project
-from kb.render import WriteReport, render_site, write_outputs
+from kb.render import WriteReport, render_site
 from kb.validate import validate_entries
 from kb.vocabulary import load_vocabulary
 
@@ -72,8 +72,7 @@ def generate(project: Project, progress: Progress = None, render_progress: Progr
                 return Generation(problems=result.problems, seconds=time.perf_counter() - started)
             links = link_studies(result.studies)
         with gc_frozen():
-            outputs = render_site(project, links, vocabulary, site_name(project), progress=render_progress)
-            report = write_outputs(project.docs_dir, outputs)
+            report = render_site(project, links, vocabulary, site_name(project), progress=render_progress)
     except ProblemError as error:
         return Generation(problems=[error.problem], seconds=time.perf_counter() - started)
     return Generation(result.problems, len(result.studies), report, time.perf_counter() - started)

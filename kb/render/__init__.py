@@ -1,14 +1,16 @@
 """Stage 4: turn linked studies into the Markdown pages and downloads under docs/.
 
-`render_site` builds every output in memory (view models in Python, layout in `templates/*.j2`) and
-`write_outputs` then writes only the files whose bytes changed, so nothing is half-written when a template
-fails and an unchanged entry costs no disk write.
+`render_site` renders every page (view models in Python, layout in `templates/*.j2`) and writes only the files
+whose bytes changed, each atomically (kb.render.output), so no reader ever sees half a page and an unchanged
+entry costs no disk write. Files are written as soon as their chunk of studies is rendered: when a template
+fails part way, docs/ can hold new pages beside old ones (every one whole), and `kb build` stops before MkDocs,
+so the published site/ is never touched.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib import resources
 
 from kb.link import Links
@@ -19,7 +21,7 @@ from kb.project import Project
 from kb.references import Reference, to_csl_json, to_ris
 from kb.render import exports, indexes
 from kb.render.common import CERTAINTY_LABELS, CERTAINTY_SYMBOLS, RowCache
-from kb.render.output import GENERATED_DIRS, Output, WriteReport, write_outputs
+from kb.render.output import GENERATED_DIRS, Output, WriteReport, write_files, write_outputs
 from kb.render.study import study_page
 from kb.render.templating import make_environment, render_template
 from kb.vocabulary import Vocabulary
@@ -45,10 +47,11 @@ class _Renderer:
 
 @dataclass(frozen=True)
 class StudyFiles:
-    """What one study contributes: its page and citation files, and its parts of the whole-list downloads."""
+    """What one study contributed: the files written for it, and its parts of the whole-list downloads."""
 
     id: str
-    outputs: list[Output]
+    paths: list[str]  # its page and citation files, in docs/
+    written: list[str]  # those whose bytes changed
     bibtex: str
     ris: str
     csl_json: str
@@ -62,23 +65,42 @@ def render_site(
     vocabulary: Vocabulary,
     site_name: str = "Evidence summaries",
     progress: Callable[[Iterable], Iterable] | None = None,
-) -> list[Output]:
-    """Every generated file, in memory; raises `ProblemError` when a template is broken. Study and term pages
-    are rendered in worker processes (kb.parallel); the pages that gather all studies, in this one."""
+) -> WriteReport:
+    """Render every generated file and bring docs/ up to date; raises `ProblemError` when a template is broken.
+
+    Study and term pages are rendered in worker processes (kb.parallel), each of which writes the pages it
+    rendered, so writing overlaps rendering; the pages that gather all studies are rendered and written here."""
     _check_reserved(links)
     renderer = _Renderer(project, site_name)
     rows = RowCache(vocabulary)
+    docs = project.docs_dir
 
     def render_studies(chunk: list[Study]) -> list[StudyFiles]:
-        return [_study_files(renderer, study, links, vocabulary, rows) for study in chunk]
+        rendered = [_study_files(renderer, study, links, vocabulary, rows) for study in chunk]
+        written = set(write_files(docs, [output for outputs, _ in rendered for output in outputs]))
+        return [replace(files, written=[path for path in files.paths if path in written]) for _, files in rendered]
 
-    def render_terms(chunk: list[tuple[str, str]]) -> list[Output]:
-        return [_term_page(renderer, facet, slug, links, vocabulary, rows) for facet, slug in chunk]
+    def render_terms(chunk: list[tuple[str, str]]) -> list[tuple[str, bool]]:
+        pages = [_term_page(renderer, facet, slug, links, vocabulary, rows) for facet, slug in chunk]
+        written = set(write_files(docs, pages))
+        return [(page.path, page.path in written) for page in pages]
 
     studies = map_chunks(render_studies, links.studies, progress)
+    terms = map_chunks(render_terms, [(f, slug) for f in FACETS for slug in links.terms_in_use(f)])
     rows.remember_references({files.id: files.reference for files in studies})
-    outputs = [output for files in studies for output in files.outputs]
-    outputs += map_chunks(render_terms, [(f, slug) for f in FACETS for slug in links.terms_in_use(f)])
+    already = [path for files in studies for path in files.paths] + [path for path, _ in terms]
+    gathering = _gathering_pages(renderer, links, vocabulary, rows, studies)
+    report = write_outputs(docs, gathering, also_expected=already)
+    report.written += [path for files in studies for path in files.written] + [path for path, new in terms if new]
+    report.unchanged = len(already) + len(gathering) - len(report.written)
+    return report
+
+
+def _gathering_pages(
+    renderer: _Renderer, links: Links, vocabulary: Vocabulary, rows: RowCache, studies: list[StudyFiles]
+) -> list[Output]:
+    """The facet indexes, the study table, the evidence matrices, the bibliography, downloads, feed and stats."""
+    outputs = []
     for facet in FACETS:
         facet_view = indexes.facet_page(facet, links, vocabulary)
         outputs.append(renderer.page("facet.md.j2", f"{facet}/index.md", "../", page=facet_view))
@@ -98,7 +120,9 @@ def render_site(
     return outputs
 
 
-def _study_files(renderer: _Renderer, study: Study, links: Links, vocabulary: Vocabulary, rows: RowCache) -> StudyFiles:
+def _study_files(
+    renderer: _Renderer, study: Study, links: Links, vocabulary: Vocabulary, rows: RowCache
+) -> tuple[list[Output], StudyFiles]:
     page = study_page(study, links, vocabulary, rows)
     ris = to_ris([study])
     outputs = [
@@ -108,7 +132,8 @@ def _study_files(renderer: _Renderer, study: Study, links: Links, vocabulary: Vo
     ]
     csl_json = exports.json_item(to_csl_json([study])[0])
     record_json = exports.json_item(exports.study_record(study))
-    return StudyFiles(study.id, outputs, page.bibtex, ris, csl_json, record_json, page.reference)
+    paths = [output.path for output in outputs]
+    return outputs, StudyFiles(study.id, paths, [], page.bibtex, ris, csl_json, record_json, page.reference)
 
 
 def _term_page(

@@ -8,6 +8,7 @@ ignores (see .gitignore); anything in them that this run did not produce is stal
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -47,8 +48,16 @@ def is_generated(path: str) -> bool:
     return path in GENERATED_FILES or path.split("/", 1)[0] in GENERATED_DIRS
 
 
-def write_outputs(docs_dir: Path, outputs: list[Output]) -> WriteReport:
-    """Bring docs/'s generated folders to exactly `outputs`; returns what was written and removed."""
+def write_outputs(docs_dir: Path, outputs: list[Output], also_expected: Iterable[str] = ()) -> WriteReport:
+    """Bring docs/'s generated folders to exactly `outputs` (plus `also_expected`, files already written by
+    `write_files` elsewhere); returns what was written and removed."""
+    written = write_files(docs_dir, outputs)
+    expected = {output.path for output in outputs}.union(also_expected)
+    return WriteReport(written, remove_stale(docs_dir, expected), len(outputs) - len(written))
+
+
+def write_files(docs_dir: Path, outputs: list[Output]) -> list[str]:
+    """Write the outputs whose bytes changed (atomically each); returns their paths."""
     outside = [output.path for output in outputs if not is_generated(output.path)]
     if outside:
         raise ValueError(f"{outside[0]} is outside the generated folders")
@@ -57,10 +66,7 @@ def write_outputs(docs_dir: Path, outputs: list[Output]) -> WriteReport:
     # Threads, because the time goes into file system calls, which run outside Python's global lock.
     with ThreadPoolExecutor(WRITER_THREADS) as pool:
         written = list(pool.map(lambda output: _write_if_changed(docs_dir / output.path, output.content), outputs))
-    report = WriteReport(written=[output.path for output, done in zip(outputs, written, strict=True) if done])
-    report.unchanged = len(outputs) - len(report.written)
-    report.removed = _remove_stale(docs_dir, {output.path for output in outputs})
-    return report
+    return [output.path for output, done in zip(outputs, written, strict=True) if done]
 
 
 def _write_if_changed(path: Path, content: bytes) -> bool:
@@ -79,7 +85,8 @@ def _same_bytes(path: Path, content: bytes) -> bool:
         return False
 
 
-def _remove_stale(docs_dir: Path, expected: set[str]) -> list[str]:
+def remove_stale(docs_dir: Path, expected: set[str]) -> list[str]:
+    """Delete generated files that this run did not produce (an entry or a term was removed)."""
     removed = []
     candidates = [docs_dir / name for name in GENERATED_FILES]
     for folder in GENERATED_DIRS:
