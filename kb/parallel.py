@@ -29,6 +29,7 @@ Progress = Callable[[Iterable], Iterable] | None
 
 MIN_ITEMS_PER_WORKER = 50  # below this, starting a worker costs more than it saves
 CHUNKS_PER_WORKER = 8  # enough chunks to even out slow ones, few enough to keep the traffic low
+SERIAL_CHUNK = 32  # chunk size in this process: small, so a progress bar still moves smoothly
 JOBS_VARIABLE = "KB_JOBS"
 
 
@@ -73,8 +74,8 @@ def _run_chunk(chunk: list) -> list:
 
 
 def _serial(work: Callable[[list[Item]], list[Result]], items: Sequence[Item]) -> Iterator[Result]:
-    for item in items:
-        yield from work([item])
+    for start in range(0, len(items), SERIAL_CHUNK):
+        yield from work(list(items[start : start + SERIAL_CHUNK]))
 
 
 def _flatten(chunks: Iterable[list[Result]]) -> Iterator[Result]:

@@ -69,12 +69,13 @@ def display_path(path: Path | str) -> str:
     """A path relative to the working directory when it lies below it, as editors expect."""
     path = Path(path)
     try:
-        return str(path.resolve().relative_to(_resolved_folder(os.getcwd())))
+        resolved = _resolved_folder(os.path.abspath(path.parent)) / path.name  # the folder once, not every file
+        return str(resolved.relative_to(_resolved_folder(os.getcwd())))
     except ValueError:
         return str(path)
 
 
-@functools.lru_cache(maxsize=4)
+@functools.lru_cache(maxsize=64)
 def _resolved_folder(folder: str) -> Path:
-    """The working directory with symlinks resolved, once per run rather than once per file."""
+    """An absolute folder with symlinks resolved: once per folder in a run rather than once per file."""
     return Path(folder).resolve()
