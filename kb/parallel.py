@@ -19,8 +19,11 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from typing import TypeVar
 
 Item = TypeVar("Item")
@@ -59,9 +62,12 @@ def map_chunks(
     global _work
     _work = work  # the forked workers inherit it; it is never pickled
     try:
-        with multiprocessing.get_context("fork").Pool(jobs) as pool:
-            arriving = _flatten(pool.imap(_run_chunk, chunks))
+        context = multiprocessing.get_context("fork")
+        with ProcessPoolExecutor(jobs, mp_context=context, initializer=_leave_interrupts_to_parent) as pool:
+            arriving = _flatten(pool.map(_run_chunk, chunks))
             return list(progress(_Sized(arriving, len(items))) if progress else arriving)
+    except BrokenProcessPool as error:  # a worker was killed (out of memory, a signal): say so, never hang
+        raise RuntimeError(f"a worker process stopped unexpectedly; try again with {JOBS_VARIABLE}=1") from error
     finally:
         _work = None
 
@@ -71,6 +77,11 @@ _work: Callable[[list], list] | None = None
 
 def _run_chunk(chunk: list) -> list:
     return _work(chunk)
+
+
+def _leave_interrupts_to_parent() -> None:
+    """Ctrl-C reaches every process of the terminal's group; only the parent should answer it (once)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _serial(work: Callable[[list[Item]], list[Result]], items: Sequence[Item]) -> Iterator[Result]:

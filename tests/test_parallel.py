@@ -119,3 +119,14 @@ def test_two_workers_generate_exactly_the_pages_one_process_does(tmp_path):
     parallel_tree = _generated_tree(kb, "2")
     assert len(serial) > 3 * CORPUS_SIZE  # study pages, citation files, term pages, tables
     assert parallel_tree == serial
+
+
+def _die_on_13(chunk: list[int]) -> list[int]:
+    if 13 in chunk:
+        os._exit(9)  # as if the kernel had killed the worker for lack of memory
+    return chunk
+
+
+def test_a_worker_that_dies_is_reported_not_waited_for(two_jobs):
+    with pytest.raises(RuntimeError, match="worker process stopped unexpectedly; try again with KB_JOBS=1"):
+        map_chunks(_die_on_13, list(range(400)))
