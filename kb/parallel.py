@@ -10,9 +10,9 @@ into chunks and hands them to worker processes, one per core:
 
 Workers are forked, so they start with the parent's memory (the vocabulary, the linked studies, the compiled
 templates) instead of receiving copies: `work` can be any function, closures included, and only the chunks and
-their results travel between processes. Work runs
-in the calling process instead when it is small, when there is one core or `KB_JOBS=1`, and when other threads
-are running (`kb serve`'s file watcher): forking a process that has threads can deadlock the child.
+their results travel between processes. Work runs in the calling process instead when it is small, when there
+is one core or `KB_JOBS=1`, and when other threads are running (`kb serve`'s file watcher): forking a process
+that has threads can deadlock the child.
 """
 
 from __future__ import annotations
