@@ -55,21 +55,28 @@ def map_chunks(
     they arrive (a progress bar on a terminal)."""
     jobs = min(job_count(), len(items) // MIN_ITEMS_PER_WORKER)
     if jobs < 2 or threading.active_count() > 1 or "fork" not in multiprocessing.get_all_start_methods():
-        results: Iterable[Result] = _serial(work, items)
-        return list(progress(_Sized(results, len(items))) if progress else results)
-    size = max(1, -(-len(items) // (jobs * CHUNKS_PER_WORKER)))
-    chunks = [list(items[start : start + size]) for start in range(0, len(items), size)]
+        return _collect(_serial(work, items), len(items), progress)
     global _work
     _work = work  # the forked workers inherit it; it is never pickled
     try:
         context = multiprocessing.get_context("fork")
-        with ProcessPoolExecutor(jobs, mp_context=context, initializer=_leave_interrupts_to_parent) as pool:
-            arriving = _flatten(pool.map(_run_chunk, chunks))
-            return list(progress(_Sized(arriving, len(items))) if progress else arriving)
+        pool = ProcessPoolExecutor(jobs, mp_context=context, initializer=_leave_interrupts_to_parent)
+    except (OSError, NotImplementedError):  # no process semaphores (some sandboxes): stay in this process
+        _work = None
+        return _collect(_serial(work, items), len(items), progress)
+    size = max(1, -(-len(items) // (jobs * CHUNKS_PER_WORKER)))
+    chunks = [list(items[start : start + size]) for start in range(0, len(items), size)]
+    try:
+        with pool:
+            return _collect(_flatten(pool.map(_run_chunk, chunks)), len(items), progress)
     except BrokenProcessPool as error:  # a worker was killed (out of memory, a signal): say so, never hang
         raise RuntimeError(f"a worker process stopped unexpectedly; try again with {JOBS_VARIABLE}=1") from error
     finally:
         _work = None
+
+
+def _collect(results: Iterable[Result], count: int, progress: Progress) -> list[Result]:
+    return list(progress(_Sized(results, count)) if progress else results)
 
 
 _work: Callable[[list], list] | None = None

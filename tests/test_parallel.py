@@ -130,3 +130,12 @@ def _die_on_13(chunk: list[int]) -> list[int]:
 def test_a_worker_that_dies_is_reported_not_waited_for(two_jobs):
     with pytest.raises(RuntimeError, match="worker process stopped unexpectedly; try again with KB_JOBS=1"):
         map_chunks(_die_on_13, list(range(400)))
+
+
+def test_without_process_semaphores_the_work_stays_in_this_process(two_jobs, monkeypatch):
+    def unavailable(*args, **kwargs):
+        raise OSError(38, "Function not implemented")  # what a sandbox without /dev/shm gives
+
+    monkeypatch.setattr(parallel, "ProcessPoolExecutor", unavailable)
+    results = map_chunks(_pid_and_square, list(range(400)))
+    assert results == [(os.getpid(), i * i) for i in range(400)]
