@@ -56,16 +56,15 @@ def map_chunks(
     jobs = min(job_count(), len(items) // MIN_ITEMS_PER_WORKER)
     if jobs < 2 or threading.active_count() > 1 or "fork" not in multiprocessing.get_all_start_methods():
         return _collect(_serial(work, items), len(items), progress)
-    global _work
-    _work = work  # the forked workers inherit it; it is never pickled
     try:
         context = multiprocessing.get_context("fork")
         pool = ProcessPoolExecutor(jobs, mp_context=context, initializer=_leave_interrupts_to_parent)
     except (OSError, NotImplementedError):  # no process semaphores (some sandboxes): stay in this process
-        _work = None
         return _collect(_serial(work, items), len(items), progress)
     size = max(1, -(-len(items) // (jobs * CHUNKS_PER_WORKER)))
     chunks = [list(items[start : start + size]) for start in range(0, len(items), size)]
+    global _work
+    _work = work  # set before the first task starts the workers, which inherit it; it is never pickled
     try:
         with pool:
             return _collect(_flatten(pool.map(_run_chunk, chunks)), len(items), progress)

@@ -10,8 +10,9 @@ so the published site/ is never touched.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from importlib import resources
+from itertools import islice
 
 from kb.link import Links
 from kb.model import FACETS, Study
@@ -21,7 +22,7 @@ from kb.project import Project
 from kb.references import Reference, to_csl_json, to_ris
 from kb.render import exports, indexes
 from kb.render.common import CERTAINTY_LABELS, CERTAINTY_SYMBOLS, RowCache
-from kb.render.output import GENERATED_DIRS, Output, WriteReport, write_files, write_outputs
+from kb.render.output import GENERATED_DIRS, Output, WriteReport, Written, write_files, write_outputs
 from kb.render.study import study_page
 from kb.render.templating import make_environment, render_template
 from kb.vocabulary import Vocabulary
@@ -47,11 +48,9 @@ class _Renderer:
 
 @dataclass(frozen=True)
 class StudyFiles:
-    """What one study contributed: the files written for it, and its parts of the whole-list downloads."""
+    """One study's parts of the whole-list downloads, and its formatted reference for the bibliography."""
 
     id: str
-    paths: list[str]  # its page and citation files, in docs/
-    written: list[str]  # those whose bytes changed
     bibtex: str
     ris: str
     csl_json: str
@@ -75,25 +74,20 @@ def render_site(
     rows = RowCache(vocabulary)
     docs = project.docs_dir
 
-    def render_studies(chunk: list[Study]) -> list[StudyFiles]:
+    def render_studies(chunk: list[Study]) -> list[tuple[StudyFiles, list[Written]]]:
         rendered = [_study_files(renderer, study, links, vocabulary, rows) for study in chunk]
-        written = set(write_files(docs, [output for outputs, _ in rendered for output in outputs]))
-        return [replace(files, written=[path for path in files.paths if path in written]) for _, files in rendered]
+        written = iter(write_files(docs, [output for outputs, _ in rendered for output in outputs]))
+        return [(files, list(islice(written, len(outputs)))) for outputs, files in rendered]
 
-    def render_terms(chunk: list[tuple[str, str]]) -> list[tuple[str, bool]]:
-        pages = [_term_page(renderer, facet, slug, links, vocabulary, rows) for facet, slug in chunk]
-        written = set(write_files(docs, pages))
-        return [(page.path, page.path in written) for page in pages]
+    def render_terms(chunk: list[tuple[str, str]]) -> list[Written]:
+        return write_files(docs, [_term_page(renderer, facet, slug, links, vocabulary, rows) for facet, slug in chunk])
 
-    studies = map_chunks(render_studies, links.studies, progress)
-    terms = map_chunks(render_terms, [(f, slug) for f in FACETS for slug in links.terms_in_use(f)])
+    rendered = map_chunks(render_studies, links.studies, progress)
+    studies = [files for files, _ in rendered]
+    written = [done for _, study_written in rendered for done in study_written]
+    written += map_chunks(render_terms, [(f, slug) for f in FACETS for slug in links.terms_in_use(f)])
     rows.remember_references({files.id: files.reference for files in studies})
-    already = [path for files in studies for path in files.paths] + [path for path, _ in terms]
-    gathering = _gathering_pages(renderer, links, vocabulary, rows, studies)
-    report = write_outputs(docs, gathering, also_expected=already)
-    report.written += [path for files in studies for path in files.written] + [path for path, new in terms if new]
-    report.unchanged = len(already) + len(gathering) - len(report.written)
-    return report
+    return write_outputs(docs, _gathering_pages(renderer, links, vocabulary, rows, studies), also_written=written)
 
 
 def _gathering_pages(
@@ -123,6 +117,7 @@ def _gathering_pages(
 def _study_files(
     renderer: _Renderer, study: Study, links: Links, vocabulary: Vocabulary, rows: RowCache
 ) -> tuple[list[Output], StudyFiles]:
+    """The study's page and citation files, and its parts of the whole-list downloads."""
     page = study_page(study, links, vocabulary, rows)
     ris = to_ris([study])
     outputs = [
@@ -132,8 +127,7 @@ def _study_files(
     ]
     csl_json = exports.json_item(to_csl_json([study])[0])
     record_json = exports.json_item(exports.study_record(study))
-    paths = [output.path for output in outputs]
-    return outputs, StudyFiles(study.id, paths, [], page.bibtex, ris, csl_json, record_json, page.reference)
+    return outputs, StudyFiles(study.id, page.bibtex, ris, csl_json, record_json, page.reference)
 
 
 def _term_page(

@@ -8,7 +8,7 @@ ignores (see .gitignore); anything in them that this run did not produce is stal
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,6 +37,9 @@ class Output:
     content: bytes
 
 
+Written = tuple[str, bool]  # a generated file's path, and whether its bytes changed (so it was written)
+
+
 @dataclass
 class WriteReport:
     written: list[str] = field(default_factory=list)
@@ -48,16 +51,17 @@ def is_generated(path: str) -> bool:
     return path in GENERATED_FILES or path.split("/", 1)[0] in GENERATED_DIRS
 
 
-def write_outputs(docs_dir: Path, outputs: list[Output], also_expected: Iterable[str] = ()) -> WriteReport:
-    """Bring docs/'s generated folders to exactly `outputs` (plus `also_expected`, files already written by
-    `write_files` elsewhere); returns what was written and removed."""
-    written = write_files(docs_dir, outputs)
-    expected = {output.path for output in outputs}.union(also_expected)
-    return WriteReport(written, remove_stale(docs_dir, expected), len(outputs) - len(written))
+def write_outputs(docs_dir: Path, outputs: list[Output], also_written: Sequence[Written] = ()) -> WriteReport:
+    """Bring docs/'s generated folders to exactly `outputs` plus `also_written` (files `write_files` already
+    wrote elsewhere, in worker processes); returns what was written and removed."""
+    done = write_files(docs_dir, outputs) + list(also_written)
+    written = [path for path, changed in done if changed]
+    removed = remove_stale(docs_dir, {path for path, _ in done})
+    return WriteReport(written, removed, len(done) - len(written))
 
 
-def write_files(docs_dir: Path, outputs: list[Output]) -> list[str]:
-    """Write the outputs whose bytes changed (atomically each); returns their paths."""
+def write_files(docs_dir: Path, outputs: list[Output]) -> list[Written]:
+    """Write the outputs whose bytes changed (atomically each); says for each output whether it was written."""
     outside = [output.path for output in outputs if not is_generated(output.path)]
     if outside:
         raise ValueError(f"{outside[0]} is outside the generated folders")
@@ -65,8 +69,8 @@ def write_files(docs_dir: Path, outputs: list[Output]) -> list[str]:
         folder.mkdir(parents=True, exist_ok=True)
     # Threads, because the time goes into file system calls, which run outside Python's global lock.
     with ThreadPoolExecutor(WRITER_THREADS) as pool:
-        written = list(pool.map(lambda output: _write_if_changed(docs_dir / output.path, output.content), outputs))
-    return [output.path for output, done in zip(outputs, written, strict=True) if done]
+        changed = pool.map(lambda output: _write_if_changed(docs_dir / output.path, output.content), outputs)
+        return [(output.path, was_changed) for output, was_changed in zip(outputs, changed, strict=True)]
 
 
 def _write_if_changed(path: Path, content: bytes) -> bool:
