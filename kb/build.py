@@ -39,12 +39,14 @@ WATCH_DEBOUNCE_SECONDS = 0.3
 
 @dataclass
 class Generation:
-    """What one generation run did; `ok` is False when errors stopped it before anything was written."""
+    """What one generation run did; `ok` is False when errors stopped it. `partial` is True when a template error
+    stopped it while rendering, after worker processes had already written some pages into docs/."""
 
     problems: list[Problem] = field(default_factory=list)
     studies: int = 0
     report: WriteReport | None = None
     seconds: float = 0.0
+    partial: bool = False
 
     @property
     def ok(self) -> bool:
@@ -71,10 +73,13 @@ def generate(project: Project, progress: Progress = None, render_progress: Progr
             if not result.ok():
                 return Generation(problems=result.problems, seconds=time.perf_counter() - started)
             links = link_studies(result.studies)
+    except ProblemError as error:
+        return Generation(problems=[error.problem], seconds=time.perf_counter() - started)
+    try:
         with gc_frozen():
             report = render_site(project, links, vocabulary, site_name(project), progress=render_progress)
     except ProblemError as error:
-        return Generation(problems=[error.problem], seconds=time.perf_counter() - started)
+        return Generation(problems=[error.problem], seconds=time.perf_counter() - started, partial=True)
     return Generation(result.problems, len(result.studies), report, time.perf_counter() - started)
 
 

@@ -170,12 +170,19 @@ def stale(context: Context, age: Age, fail: bool) -> None:
     sys.exit(1 if fail and report.stale else 0)
 
 
+def _preview_state(generation) -> str:
+    return "the preview shows any pages already written" if generation.partial else "the preview is unchanged"
+
+
 def report_generation(generation, label: str = "Generated", kept: str = "site/ was not changed") -> None:
     """Problems first, then one line: what was written (or why nothing was)."""
     print_problems(generation.problems)
     if not generation.ok:
         errors = sum(p.is_error for p in generation.problems)
-        click.echo(f"kb: {errors} error(s); nothing was generated and {kept}", err=True)
+        done = "nothing was generated"
+        if generation.partial:
+            done = "rendering stopped (pages already written stay in docs/)"
+        click.echo(f"kb: {errors} error(s); {done} and {kept}", err=True)
         return
     report = generation.report
     click.echo(
@@ -227,9 +234,7 @@ def serve(context: Context, dev_addr: str) -> None:
     if not generation.ok:
         sys.exit(1)
     click.echo(f"Serving on http://{dev_addr}/ ; edit entries/, templates/ or vocabulary.yml to regenerate", err=True)
-    sys.exit(
-        pipeline.serve(project, dev_addr, lambda g: report_generation(g, "Regenerated", "the preview is unchanged"))
-    )
+    sys.exit(pipeline.serve(project, dev_addr, lambda g: report_generation(g, "Regenerated", _preview_state(g))))
 
 
 register_doi_commands(cli)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -90,37 +91,6 @@ def test_progress_sees_every_result_and_knows_the_total(two_jobs):
     assert len(map_chunks(_pid_and_square, list(range(300)), progress)) == 300 and seen == [300]
 
 
-# --- the whole pipeline --------------------------------------------------------------------------------------
-
-
-def _generated_tree(kb: Path, jobs: str) -> dict[str, str]:
-    environment = {**os.environ, "KB_JOBS": jobs}
-    command = [str(Path(sys.executable).with_name("kb")), "-C", str(kb), "build", "--markdown-only"]
-    completed = subprocess.run(command, capture_output=True, text=True, env=environment, check=False)
-    assert completed.returncode == 0, completed.stdout + completed.stderr
-    docs = kb / "docs"
-    folders = ("studies", "mechanisms", "substances", "conditions", "designs", "settings", "evidence", "downloads")
-    return {
-        path.relative_to(docs).as_posix(): hashlib.sha256(path.read_bytes()).hexdigest()
-        for folder in folders
-        for path in sorted((docs / folder).rglob("*"))
-        if path.is_file()
-    }
-
-
-def test_two_workers_generate_exactly_the_pages_one_process_does(tmp_path):
-    kb = tmp_path / "kb"
-    subprocess.run(
-        [sys.executable, str(ROOT / "scripts" / "make_corpus.py"), "--n", str(CORPUS_SIZE), "--out", str(kb)],
-        check=True,
-        capture_output=True,
-    )
-    serial = _generated_tree(kb, "1")
-    parallel_tree = _generated_tree(kb, "2")
-    assert len(serial) > 3 * CORPUS_SIZE  # study pages, citation files, term pages, tables
-    assert parallel_tree == serial
-
-
 def _die_on_13(chunk: list[int]) -> list[int]:
     if 13 in chunk:
         os._exit(9)  # as if the kernel had killed the worker for lack of memory
@@ -139,3 +109,50 @@ def test_without_process_semaphores_the_work_stays_in_this_process(two_jobs, mon
     monkeypatch.setattr(parallel, "ProcessPoolExecutor", unavailable)
     results = map_chunks(_pid_and_square, list(range(400)))
     assert results == [(os.getpid(), i * i) for i in range(400)]
+
+
+# --- the whole pipeline --------------------------------------------------------------------------------------
+
+
+def _generated_tree(kb: Path, jobs: str) -> dict[str, str]:
+    environment = {**os.environ, "KB_JOBS": jobs}
+    command = [str(Path(sys.executable).with_name("kb")), "-C", str(kb), "build", "--markdown-only"]
+    completed = subprocess.run(command, capture_output=True, text=True, env=environment, check=False)
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    docs = kb / "docs"
+    folders = ("studies", "mechanisms", "substances", "conditions", "designs", "settings", "evidence", "downloads")
+    return {
+        path.relative_to(docs).as_posix(): hashlib.sha256(path.read_bytes()).hexdigest()
+        for folder in folders
+        for path in sorted((docs / folder).rglob("*"))
+        if path.is_file()
+    }
+
+
+@pytest.fixture
+def corpus(tmp_path) -> Path:
+    kb = tmp_path / "kb"
+    subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "make_corpus.py"), "--n", str(CORPUS_SIZE), "--out", str(kb)],
+        check=True,
+        capture_output=True,
+    )
+    return kb
+
+
+def test_two_workers_generate_exactly_the_pages_one_process_does(corpus):
+    serial = _generated_tree(corpus, "1")
+    parallel_tree = _generated_tree(corpus, "2")
+    assert len(serial) > 3 * CORPUS_SIZE  # study pages, citation files, term pages, tables
+    assert parallel_tree == serial
+
+
+def test_a_template_error_in_a_worker_is_one_clear_line(corpus):
+    template = corpus / "templates" / "study.md.j2"
+    template.write_text(template.read_text().replace("{{ page.venue|oneline }}", "{{ page.venue.missing }}"))
+    command = [str(Path(sys.executable).with_name("kb")), "-C", str(corpus), "build", "--markdown-only"]
+    completed = subprocess.run(command, capture_output=True, text=True, env={**os.environ, "KB_JOBS": "2"})
+    assert completed.returncode == 1
+    assert re.search(r"templates/study\.md\.j2:\d+:1: error: template error: .*missing", completed.stdout)
+    assert "rendering stopped (pages already written stay in docs/)" in completed.stderr
+    assert "Traceback" not in completed.stdout + completed.stderr
