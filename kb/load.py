@@ -228,6 +228,22 @@ def gc_frozen():
         gc.unfreeze()
 
 
+@contextlib.contextmanager
+def gc_once():
+    """Run a batch of work (one chunk of pages) with the cycle collector off, then collect once.
+
+    Rendering a page allocates thousands of short-lived objects, and each few hundred allocations would start a
+    collection; a fifth of the rendering time went there. The few cycles Jinja leaves are freed at the end."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+            gc.collect()
+
+
 def load_entry(path: Path | str) -> LoadedEntry:
     """Read and parse one YAML file; raises `ProblemError` with a precise position when it cannot."""
     shown = display_path(path)

@@ -15,6 +15,7 @@ from importlib import resources
 from itertools import islice
 
 from kb.link import Links
+from kb.load import gc_once
 from kb.model import FACETS, Study
 from kb.parallel import map_chunks
 from kb.problems import ERROR, Problem, ProblemError, display_path
@@ -67,51 +68,98 @@ def render_site(
 ) -> WriteReport:
     """Render every generated file and bring docs/ up to date; raises `ProblemError` when a template is broken.
 
-    Study and term pages are rendered in worker processes (kb.parallel), each of which writes the pages it
-    rendered, so writing overlaps rendering; the pages that gather all studies are rendered and written here."""
+    Two passes over worker processes (kb.parallel), each worker writing the pages it rendered, so writing overlaps
+    rendering: first the study pages, then the listing pages (term pages, and the pages that gather all studies),
+    which reuse pieces of the first pass (references, BibTeX, RIS, JSON records) instead of formatting them again."""
     _check_reserved(links)
     renderer = _Renderer(project, site_name)
     rows = RowCache(vocabulary)
     docs = project.docs_dir
 
     def render_studies(chunk: list[Study]) -> list[tuple[StudyFiles, list[Written]]]:
-        rendered = [_study_files(renderer, study, links, vocabulary, rows) for study in chunk]
+        with gc_once():
+            rendered = [_study_files(renderer, study, links, vocabulary, rows) for study in chunk]
         written = iter(write_files(docs, [output for outputs, _ in rendered for output in outputs]))
         return [(files, list(islice(written, len(outputs)))) for outputs, files in rendered]
-
-    def render_terms(chunk: list[tuple[str, str]]) -> list[Written]:
-        return write_files(docs, [_term_page(renderer, facet, slug, links, vocabulary, rows) for facet, slug in chunk])
 
     rendered = map_chunks(render_studies, links.studies, progress)
     studies = [files for files, _ in rendered]
     written = [done for _, study_written in rendered for done in study_written]
-    written += map_chunks(render_terms, [(f, slug) for f in FACETS for slug in links.terms_in_use(f)])
     rows.remember_references({files.id: files.reference for files in studies})
-    return write_outputs(docs, _gathering_pages(renderer, links, vocabulary, rows, studies), also_written=written)
+    listings = _Listings(renderer, links, vocabulary, rows, studies)
+
+    def render_listings(chunk: list[Listing]) -> list[list[Written]]:
+        with gc_once():
+            pages = [listings.render(listing) for listing in chunk]
+        return [write_files(docs, outputs) for outputs in pages]
+
+    for listing_written in map_chunks(render_listings, listings.all()):
+        written += listing_written
+    return write_outputs(docs, [], also_written=written)
 
 
-def _gathering_pages(
-    renderer: _Renderer, links: Links, vocabulary: Vocabulary, rows: RowCache, studies: list[StudyFiles]
-) -> list[Output]:
-    """The facet indexes, the study table, the evidence matrices, the bibliography, downloads, feed and stats."""
-    outputs = []
-    for facet in FACETS:
-        facet_view = indexes.facet_page(facet, links, vocabulary)
-        outputs.append(renderer.page("facet.md.j2", f"{facet}/index.md", "../", page=facet_view))
-    table = indexes.study_table(links, vocabulary, rows)
-    outputs.append(renderer.page("studies.md.j2", "studies/index.md", "../", table=table))
-    matrices = [
-        indexes.evidence_matrix(row, column, links, vocabulary, rows)
-        for row, column in (("substances", "conditions"), ("mechanisms", "conditions"))
-    ]
-    outputs.append(renderer.page("evidence.md.j2", "evidence/index.md", "../", matrices=matrices))
-    groups = indexes.bibliography(links, rows)
-    outputs.append(renderer.page("bibliography.md.j2", "bibliography/index.md", "../", groups=groups))
-    outputs += _downloads(renderer, links, studies)
-    outputs.append(renderer.page("feed.xml.j2", "feed.xml", "", feed=exports.feed(links, rows)))
-    stats = indexes.stats(links, rows)
-    outputs.append(renderer.page("stats.md.j2", ".generated/stats.md", "", stats=stats))
-    return outputs
+Listing = tuple[str, ...]  # ("term", facet, slug), or one page that gathers every study, such as ("studies",)
+
+
+class _Listings:
+    """The pages that list studies: one per vocabulary term in use, and the pages that gather every study.
+
+    Each is named by a small tuple, so that worker processes can share them out (the names travel, the pages are
+    rendered and written where they are rendered)."""
+
+    GATHERING = ("studies", "downloads", "bibliography", "evidence", "facets", "feed", "stats")  # costliest first
+
+    def __init__(
+        self, renderer: _Renderer, links: Links, vocabulary: Vocabulary, rows: RowCache, studies: list[StudyFiles]
+    ):
+        self.renderer, self.links, self.vocabulary, self.rows = renderer, links, vocabulary, rows
+        self.studies = studies
+
+    def all(self) -> list[Listing]:
+        terms = [("term", facet, slug) for facet in FACETS for slug in self.links.terms_in_use(facet)]
+        return [(name,) for name in self.GATHERING] + terms
+
+    def render(self, listing: Listing) -> list[Output]:
+        kind, *arguments = listing
+        return getattr(self, f"_{kind}")(*arguments)
+
+    def _term(self, facet: str, slug: str) -> list[Output]:
+        term = indexes.term_page(facet, slug, self.links, self.vocabulary, self.rows)
+        return [self.renderer.page("term.md.j2", f"{facet}/{slug}.md", "../../", page=term)]
+
+    def _facets(self) -> list[Output]:
+        return [
+            self.renderer.page(
+                "facet.md.j2", f"{facet}/index.md", "../", page=indexes.facet_page(facet, self.links, self.vocabulary)
+            )
+            for facet in FACETS
+        ]
+
+    def _studies(self) -> list[Output]:
+        table = indexes.study_table(self.links, self.vocabulary, self.rows)
+        return [self.renderer.page("studies.md.j2", "studies/index.md", "../", table=table)]
+
+    def _evidence(self) -> list[Output]:
+        matrices = [
+            indexes.evidence_matrix(row, column, self.links, self.vocabulary, self.rows)
+            for row, column in (("substances", "conditions"), ("mechanisms", "conditions"))
+        ]
+        return [self.renderer.page("evidence.md.j2", "evidence/index.md", "../", matrices=matrices)]
+
+    def _bibliography(self) -> list[Output]:
+        groups = indexes.bibliography(self.links, self.rows)
+        return [self.renderer.page("bibliography.md.j2", "bibliography/index.md", "../", groups=groups)]
+
+    def _downloads(self) -> list[Output]:
+        return _downloads(self.renderer, self.links, self.studies)
+
+    def _feed(self) -> list[Output]:
+        return [self.renderer.page("feed.xml.j2", "feed.xml", "", feed=exports.feed(self.links, self.rows))]
+
+    def _stats(self) -> list[Output]:
+        return [
+            self.renderer.page("stats.md.j2", ".generated/stats.md", "", stats=indexes.stats(self.links, self.rows))
+        ]
 
 
 def _study_files(
@@ -128,13 +176,6 @@ def _study_files(
     csl_json = exports.json_item(to_csl_json([study])[0])
     record_json = exports.json_item(exports.study_record(study))
     return outputs, StudyFiles(study.id, page.bibtex, ris, csl_json, record_json, page.reference)
-
-
-def _term_page(
-    renderer: _Renderer, facet: str, slug: str, links: Links, vocabulary: Vocabulary, rows: RowCache
-) -> Output:
-    term = indexes.term_page(facet, slug, links, vocabulary, rows)
-    return renderer.page("term.md.j2", f"{facet}/{slug}.md", "../../", page=term)
 
 
 def _downloads(renderer: _Renderer, links: Links, studies: list[StudyFiles]) -> list[Output]:
