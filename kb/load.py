@@ -199,12 +199,15 @@ def _child(node, key):
 
 
 @contextlib.contextmanager
-def gc_paused():
-    """Switch off Python's cycle collector while a whole knowledge base is loaded and checked.
+def gc_paused(collect_after: bool = False):
+    """Switch off Python's cycle collector while a whole knowledge base is loaded and checked, or while a chunk
+    of pages is rendered (`collect_after`: then collect once, at the end).
 
     Every entry stays in memory until the run ends, so each automatic collection would walk all the entries read
     so far, and the total work would grow with the square of their number. Parsed YAML (aliases are refused) and
-    the records built from it hold no reference cycles, so nothing is left uncollected meanwhile."""
+    the records built from it hold no reference cycles, so nothing is left uncollected meanwhile. Rendering makes
+    thousands of short-lived objects per page, and a collection every few hundred of them took a fifth of the
+    rendering time; the few cycles Jinja leaves are freed by the one collection at the end."""
     enabled = gc.isenabled()
     gc.disable()
     try:
@@ -212,6 +215,8 @@ def gc_paused():
     finally:
         if enabled:
             gc.enable()
+            if collect_after:
+                gc.collect()
 
 
 @contextlib.contextmanager
@@ -226,22 +231,6 @@ def gc_frozen():
         yield
     finally:
         gc.unfreeze()
-
-
-@contextlib.contextmanager
-def gc_once():
-    """Run a batch of work (one chunk of pages) with the cycle collector off, then collect once.
-
-    Rendering a page allocates thousands of short-lived objects, and each few hundred allocations would start a
-    collection; a fifth of the rendering time went there. The few cycles Jinja leaves are freed at the end."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
-            gc.collect()
 
 
 def load_entry(path: Path | str) -> LoadedEntry:

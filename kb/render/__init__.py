@@ -15,7 +15,7 @@ from importlib import resources
 from itertools import islice
 
 from kb.link import Links
-from kb.load import gc_once
+from kb.load import gc_paused
 from kb.model import FACETS, Study
 from kb.parallel import map_chunks
 from kb.problems import ERROR, Problem, ProblemError, display_path
@@ -77,7 +77,7 @@ def render_site(
     docs = project.docs_dir
 
     def render_studies(chunk: list[Study]) -> list[tuple[StudyFiles, list[Written]]]:
-        with gc_once():
+        with gc_paused(collect_after=True):
             rendered = [_study_files(renderer, study, links, vocabulary, rows) for study in chunk]
         written = iter(write_files(docs, [output for outputs, _ in rendered for output in outputs]))
         return [(files, list(islice(written, len(outputs)))) for outputs, files in rendered]
@@ -89,7 +89,7 @@ def render_site(
     listings = _Listings(renderer, links, vocabulary, rows, studies)
 
     def render_listings(chunk: list[Listing]) -> list[list[Written]]:
-        with gc_once():
+        with gc_paused(collect_after=True):
             pages = [listings.render(listing) for listing in chunk]
         return [write_files(docs, outputs) for outputs in pages]
 
