@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import shutil
 import subprocess
 import sys
 import threading
@@ -15,6 +16,7 @@ import pytest
 from kb import parallel
 from kb.parallel import map_chunks
 from kb.problems import ERROR, Problem, ProblemError
+from kb.render.output import GENERATED_DIRS
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS_SIZE = 240  # enough entries and terms for every parallel step to use two workers
@@ -115,6 +117,8 @@ def test_without_process_semaphores_the_work_stays_in_this_process(two_jobs, mon
 
 
 def _generated_tree(kb: Path, jobs: str) -> dict[str, str]:
+    for folder in GENERATED_DIRS:  # from scratch each time, so that every page is rendered and written again
+        shutil.rmtree(kb / "docs" / folder, ignore_errors=True)
     environment = {**os.environ, "KB_JOBS": jobs}
     command = [str(Path(sys.executable).with_name("kb")), "-C", str(kb), "build", "--markdown-only"]
     completed = subprocess.run(command, capture_output=True, text=True, env=environment, check=False)
@@ -156,3 +160,5 @@ def test_a_template_error_in_a_worker_is_one_clear_line(corpus):
     assert re.search(r"templates/study\.md\.j2:\d+:1: error: template error: .*missing", completed.stdout)
     assert "rendering stopped (pages already written stay in docs/)" in completed.stderr
     assert "Traceback" not in completed.stdout + completed.stderr
+    docs = corpus / "docs"
+    assert not (docs / "studies").exists() and not list(docs.glob(".kb-staging-*"))  # a new folder appears whole

@@ -12,7 +12,7 @@ from kb.link import COMMON_TAG_WINDOW, link_studies
 from kb.model import Effect, Finding, study_from_dict
 from kb.render import indexes
 from kb.render.common import RowCache
-from kb.render.output import Output, write_outputs
+from kb.render.output import DocsWriter, Output, write_outputs
 from kb.render.plot import forest_plots
 from kb.render.study import json_ld
 from kb.render.templating import front_matter, oneline, paragraphs
@@ -176,6 +176,33 @@ def test_write_outputs_writes_only_changes_and_removes_stale_files(tmp_path):
     assert third.removed == ["feed.xml", "studies/b.md"]
     assert (docs / "about.md").read_text() == "hand-written"  # only generated folders are cleaned
     assert not list(docs.rglob("*.tmp"))
+
+
+def test_a_generated_folder_docs_lacks_appears_only_when_the_run_finishes(tmp_path):
+    docs = tmp_path / "docs"
+    (docs / "studies").mkdir(parents=True)  # exists: written in place; downloads/ does not: staged
+    writer = DocsWriter.open(docs)
+    done = writer.write([Output("studies/a.md", b"A"), Output("downloads/cite/a.bib", b"@article{a}")])
+    assert (docs / "studies" / "a.md").read_bytes() == b"A"
+    assert not (docs / "downloads").exists()  # nobody sees a half-made folder
+    report = writer.finish(done)
+    assert (docs / "downloads" / "cite" / "a.bib").read_bytes() == b"@article{a}"
+    assert sorted(report.written) == ["downloads/cite/a.bib", "studies/a.md"]
+    assert sorted(path.name for path in docs.iterdir()) == ["downloads", "studies"]  # the staging folder is gone
+
+
+def test_a_failed_run_leaves_no_staged_folder_and_the_next_run_clears_a_killed_one(tmp_path):
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    writer = DocsWriter.open(docs)
+    writer.write([Output("downloads/references.bib", b"@article{a}")])
+    writer.abandon()
+    assert sorted(path.name for path in docs.iterdir()) == []
+    killed = docs / ".kb-staging-99999" / "studies"
+    killed.mkdir(parents=True)
+    (killed / "half.md").write_bytes(b"half")
+    write_outputs(docs, [Output("studies/a.md", b"A")])
+    assert sorted(path.relative_to(docs).as_posix() for path in docs.rglob("*")) == ["studies", "studies/a.md"]
 
 
 def test_write_outputs_refuses_paths_outside_the_generated_folders(tmp_path):

@@ -3,8 +3,8 @@
 `render_site` renders every page (view models in Python, layout in `templates/*.j2`) and writes only the files
 whose bytes changed, each atomically (kb.render.output), so no reader ever sees half a page and an unchanged
 entry costs no disk write. Files are written as soon as their chunk of studies is rendered: when a template
-fails part way, docs/ can hold new pages beside old ones (every one whole), and `kb build` stops before MkDocs,
-so the published site/ is never touched.
+fails part way, docs/ can hold new pages beside old ones (every one whole; generated folders docs/ did not have
+yet are not created at all), and `kb build` stops before MkDocs, so the published site/ is never touched.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from kb.project import Project
 from kb.references import Reference, to_csl_json, to_ris
 from kb.render import exports, indexes
 from kb.render.common import CERTAINTY_LABELS, CERTAINTY_SYMBOLS, RowCache
-from kb.render.output import GENERATED_DIRS, Output, WriteReport, Written, write_files, write_outputs
+from kb.render.output import GENERATED_DIRS, DocsWriter, Output, WriteReport, Written, write_outputs
 from kb.render.study import study_page
 from kb.render.templating import make_environment, render_template
 from kb.vocabulary import Vocabulary
@@ -74,12 +74,22 @@ def render_site(
     _check_reserved(links)
     renderer = _Renderer(project, site_name)
     rows = RowCache(vocabulary)
-    docs = project.docs_dir
+    writer = DocsWriter.open(project.docs_dir)
+    try:
+        written = _render_pages(renderer, links, vocabulary, rows, writer, progress)
+    except BaseException:
+        writer.abandon()
+        raise
+    return writer.finish(written)
 
+
+def _render_pages(
+    renderer: _Renderer, links: Links, vocabulary: Vocabulary, rows: RowCache, writer: DocsWriter, progress
+) -> list[Written]:
     def render_studies(chunk: list[Study]) -> list[tuple[StudyFiles, list[Written]]]:
         with gc_paused(collect_after=True):
             rendered = [_study_files(renderer, study, links, vocabulary, rows) for study in chunk]
-        written = iter(write_files(docs, [output for outputs, _ in rendered for output in outputs]))
+        written = iter(writer.write([output for outputs, _ in rendered for output in outputs]))
         return [(files, list(islice(written, len(outputs)))) for outputs, files in rendered]
 
     rendered = map_chunks(render_studies, links.studies, progress)
@@ -91,11 +101,11 @@ def render_site(
     def render_listings(chunk: list[Listing]) -> list[list[Written]]:
         with gc_paused(collect_after=True):
             pages = [listings.render(listing) for listing in chunk]
-        return [write_files(docs, outputs) for outputs in pages]
+        return [writer.write(outputs) for outputs in pages]
 
     for listing_written in map_chunks(render_listings, listings.all()):
         written += listing_written
-    return write_outputs(docs, [], also_written=written)
+    return written
 
 
 Listing = tuple[str, ...]  # ("term", facet, slug), or one page that gathers every study, such as ("studies",)

@@ -4,11 +4,24 @@ Rewriting an unchanged page would make `mkdocs serve` rebuild and would defeat i
 file is written only when its bytes differ. Each write goes to a temporary file first and is then renamed over
 the old one, so a reader (or MkDocs) never sees half a page. Generated files live only in folders that git
 ignores (see .gitignore); anything in them that this run did not produce is stale and removed.
+
+A generated folder that docs/ does not have yet (a fresh clone, or after cleaning) has no old pages to keep and
+no reader to protect, so it is written whole into a hidden staging folder with plain writes and renamed into
+place when the run succeeds: half the file system calls per file (creating files is most of what a first build
+writes), and a failed run leaves nothing of it behind.
+
+Example:
+
+    >>> writer = DocsWriter.open(docs_dir)
+    >>> done = writer.write([Output("studies/a.md", b"...")])   # in any process forked from this one
+    >>> report = writer.finish(done)                            # or writer.abandon() when the run failed
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import os
+import shutil
+from collections.abc import Collection, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -51,33 +64,83 @@ def is_generated(path: str) -> bool:
     return path in GENERATED_FILES or path.split("/", 1)[0] in GENERATED_DIRS
 
 
-def write_outputs(docs_dir: Path, outputs: list[Output], also_written: Sequence[Written] = ()) -> WriteReport:
-    """Bring docs/'s generated folders to exactly `outputs` plus `also_written` (files `write_files` already
-    wrote elsewhere, in worker processes); returns what was written and removed."""
-    done = write_files(docs_dir, outputs) + list(also_written)
-    written = [path for path, changed in done if changed]
-    removed = remove_stale(docs_dir, {path for path, _ in done})
-    return WriteReport(written, removed, len(done) - len(written))
+STAGING_PREFIX = ".kb-staging-"  # docs/.kb-staging-<pid>/: MkDocs skips names that start with a dot
 
 
-def write_files(docs_dir: Path, outputs: list[Output]) -> list[Written]:
-    """Write the outputs whose bytes changed (atomically each); says for each output whether it was written."""
-    outside = [output.path for output in outputs if not is_generated(output.path)]
-    if outside:
-        raise ValueError(f"{outside[0]} is outside the generated folders")
-    for folder in {(docs_dir / output.path).parent for output in outputs}:
-        folder.mkdir(parents=True, exist_ok=True)
-    # Threads, because the time goes into file system calls, which run outside Python's global lock.
-    with ThreadPoolExecutor(WRITER_THREADS) as pool:
-        changed = pool.map(lambda output: _write_if_changed(docs_dir / output.path, output.content), outputs)
-        return [(output.path, was_changed) for output, was_changed in zip(outputs, changed, strict=True)]
+@dataclass(frozen=True)
+class DocsWriter:
+    """Where one run's generated files go: into docs/ when their folder exists there, else into `staging`."""
+
+    docs_dir: Path
+    staging: Path
+    fresh: frozenset[str]  # generated folders docs/ did not have when the run started
+
+    @classmethod
+    def open(cls, docs_dir: Path) -> DocsWriter:
+        _remove_abandoned_staging(docs_dir)
+        fresh = frozenset(name for name in GENERATED_DIRS if not (docs_dir / name).is_dir())
+        return cls(docs_dir, docs_dir / f"{STAGING_PREFIX}{os.getpid()}", fresh)
+
+    def write(self, outputs: list[Output]) -> list[Written]:
+        """Write the outputs whose bytes changed; says for each output whether it was written."""
+        outside = [output.path for output in outputs if not is_generated(output.path)]
+        if outside:
+            raise ValueError(f"{outside[0]} is outside the generated folders")
+        targets = [self._target(output.path) for output in outputs]
+        for folder in {target.parent for target, _ in targets}:
+            folder.mkdir(parents=True, exist_ok=True)
+        # Threads, because the time goes into file system calls, which run outside Python's global lock.
+        with ThreadPoolExecutor(WRITER_THREADS) as pool:
+            changed = pool.map(_write, targets, [output.content for output in outputs])
+            return [(output.path, was_changed) for output, was_changed in zip(outputs, changed, strict=True)]
+
+    def finish(self, done: Sequence[Written]) -> WriteReport:
+        """Move the staged folders into docs/ and remove the files of existing folders that `done` does not name."""
+        for name in sorted(self.fresh):
+            if (self.staging / name).is_dir():
+                os.replace(self.staging / name, self.docs_dir / name)
+        shutil.rmtree(self.staging, ignore_errors=True)
+        written = [path for path, changed in done if changed]
+        removed = remove_stale(self.docs_dir, {path for path, _ in done}, skip=self.fresh)
+        return WriteReport(written, removed, len(done) - len(written))
+
+    def abandon(self) -> None:
+        """Forget the staged folders (the run failed); files written into existing folders stay, each whole."""
+        shutil.rmtree(self.staging, ignore_errors=True)
+
+    def _target(self, path: str) -> tuple[Path, bool]:
+        """Where `path` goes, and whether it is staged (a plain write) rather than replaced atomically."""
+        if path.split("/", 1)[0] in self.fresh:
+            return self.staging / path, True
+        return self.docs_dir / path, False
 
 
-def _write_if_changed(path: Path, content: bytes) -> bool:
+def write_outputs(docs_dir: Path, outputs: list[Output]) -> WriteReport:
+    """Bring docs/'s generated folders to exactly `outputs`; returns what was written and removed."""
+    writer = DocsWriter.open(docs_dir)
+    try:
+        return writer.finish(writer.write(outputs))
+    except BaseException:
+        writer.abandon()
+        raise
+
+
+def _write(target: tuple[Path, bool], content: bytes) -> bool:
+    path, staged = target
+    if staged:
+        path.write_bytes(content)
+        return True
     if _same_bytes(path, content):
         return False
     write_atomic(path, content, durable=False)
     return True
+
+
+def _remove_abandoned_staging(docs_dir: Path) -> None:
+    """Staging folders of runs that were killed (a finished or failed run removes its own)."""
+    if docs_dir.is_dir():
+        for leftover in docs_dir.glob(f"{STAGING_PREFIX}*"):
+            shutil.rmtree(leftover, ignore_errors=True)
 
 
 def _same_bytes(path: Path, content: bytes) -> bool:
@@ -89,27 +152,30 @@ def _same_bytes(path: Path, content: bytes) -> bool:
         return False
 
 
-def remove_stale(docs_dir: Path, expected: set[str]) -> list[str]:
-    """Delete generated files that this run did not produce (an entry or a term was removed)."""
+def remove_stale(docs_dir: Path, expected: set[str], skip: Collection[str] = ()) -> list[str]:
+    """Delete generated files that this run did not produce (an entry or a term was removed), and the folders
+    that leaves empty; `skip` names generated folders that hold only this run's files."""
     removed = []
-    candidates = [docs_dir / name for name in GENERATED_FILES]
+    for name in GENERATED_FILES:
+        if name not in expected and (docs_dir / name).is_file():
+            (docs_dir / name).unlink()
+            removed.append(name)
     for folder in GENERATED_DIRS:
-        root = docs_dir / folder
-        if root.is_dir():
-            candidates += [p for p in root.rglob("*") if p.is_file() or p.is_symlink()]
-    for path in candidates:
-        relative = path.relative_to(docs_dir).as_posix()
-        if relative not in expected and (path.is_file() or path.is_symlink()):
-            path.unlink()
-            removed.append(relative)
-    for folder in GENERATED_DIRS:
-        _remove_empty_dirs(docs_dir / folder)
+        if folder not in skip:
+            removed += _remove_stale_in(docs_dir, folder, expected)
     return sorted(removed)
 
 
-def _remove_empty_dirs(root: Path) -> None:
-    if not root.is_dir():
-        return
-    for directory in sorted((p for p in root.rglob("*") if p.is_dir()), key=lambda p: len(p.parts), reverse=True):
-        if not any(directory.iterdir()):
-            directory.rmdir()
+def _remove_stale_in(docs_dir: Path, folder: str, expected: set[str]) -> list[str]:
+    removed = []
+    root = docs_dir / folder
+    for directory, subfolders, files in os.walk(root, topdown=False):
+        prefix = Path(directory).relative_to(docs_dir).as_posix()
+        links = [name for name in subfolders if os.path.islink(os.path.join(directory, name))]
+        for name in files + links:
+            if f"{prefix}/{name}" not in expected:
+                os.unlink(os.path.join(directory, name))
+                removed.append(f"{prefix}/{name}")
+        if directory != str(root) and not os.listdir(directory):
+            os.rmdir(directory)
+    return removed
