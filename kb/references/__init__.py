@@ -20,11 +20,12 @@ Example:
 """
 
 from kb.references.apa import APAStyle, Reference, format_reference, sort_key
-from kb.references.exports import to_bibtex, to_csl_json, to_ris
+from kb.references.exports import bibtex_entry, to_bibtex, to_csl_json, to_ris
 from kb.references.fields import to_entry
 
 __all__ = [
     "APAStyle",
+    "bibtex_entry",
     "Reference",
     "format_reference",
     "sort_key",

@@ -21,7 +21,7 @@ from pybtex import richtext
 from pybtex.backends import html as html_backend
 from pybtex.backends import markdown as markdown_backend
 from pybtex.backends import plaintext as plaintext_backend
-from pybtex.database import Person
+from pybtex.database import Entry, Person
 from pybtex.style.formatting import BaseStyle
 from pybtex.style.template import (
     FieldIsMissing,
@@ -227,8 +227,9 @@ _STYLE = APAStyle()
 _TEXT, _HTML, _MARKDOWN = plaintext_backend.Backend(), HTMLBackend(), MarkdownBackend()
 
 
-def format_reference(citation: Citation) -> Reference:
-    """The APA 7 reference for a citation, as plain text, HTML and Markdown.
+def format_reference(citation: Citation, entry: Entry | None = None) -> Reference:
+    """The APA 7 reference for a citation, as plain text, HTML and Markdown (`entry`: the citation's pybtex Entry,
+    when the caller has made it already, for its BibTeX).
 
     >>> from kb.model import Author, Citation
     >>> ref = format_reference(Citation(type="article", title="<b>5% & more</b>", authors=[Author(name="WHO")]))
@@ -237,7 +238,7 @@ def format_reference(citation: Citation) -> Reference:
     >>> ref.html
     'WHO. (n.d.). &lt;b&gt;5% &amp; more&lt;/b&gt;.'
     """
-    text = _STYLE.format_entry("", to_entry(citation)).text
+    text = _STYLE.format_entry("", entry or to_entry(citation)).text
     return Reference(text=text.render(_TEXT), html=text.render(_HTML), markdown=text.render(_MARKDOWN))
 
 

@@ -99,7 +99,8 @@ def _person(author: Author) -> Person:
         person = Person()
         person.last_names = ["{" + (clean(author.name) or "") + "}"]
         return person
-    return Person(first=clean(author.given) or "", last=clean(author.family) or "", lineage=clean(author.suffix) or "")
+    parts = {"first": clean(author.given), "last": clean(author.family), "lineage": clean(author.suffix)}
+    return Person(**{part: value for part, value in parts.items() if value})  # pybtex splits even empty parts
 
 
 def organisation_name(person: Person) -> str | None:

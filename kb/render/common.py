@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from pybtex.database import Entry
+
 from kb.model import CERTAINTY_ORDER, Author, Citation, Study
 from kb.references import Reference, format_reference
 from kb.vocabulary import Vocabulary
@@ -145,11 +147,12 @@ class RowCache:
     def many(self, studies: list[Study]) -> list[StudyRow]:
         return [self(study) for study in studies]
 
-    def reference(self, study: Study) -> Reference:
-        """The APA reference (pybtex is slow, and the study page and the bibliography both show it)."""
+    def reference(self, study: Study, entry: Entry | None = None) -> Reference:
+        """The APA reference (pybtex is slow, and the study page and the bibliography both show it); `entry` is
+        the study's pybtex Entry when the caller has made it already."""
         reference = self._references.get(study.id)
         if reference is None:
-            reference = self._references[study.id] = format_reference(study.citation)
+            reference = self._references[study.id] = format_reference(study.citation, entry)
         return reference
 
     def remember_references(self, references: dict[str, Reference]) -> None:

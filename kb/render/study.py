@@ -16,7 +16,7 @@ from markupsafe import Markup
 
 from kb.link import TOPIC_FACETS, Links, RelatedStudy
 from kb.model import FACETS, Study
-from kb.references import Reference, to_bibtex
+from kb.references import Reference, bibtex_entry, to_entry
 from kb.references.fields import flat_fields
 from kb.render.common import (
     CERTAINTY_SYMBOLS,
@@ -132,8 +132,9 @@ def doi_url(doi: str | None) -> str | None:
 
 
 def study_page(study: Study, links: Links, vocabulary: Vocabulary, rows: RowCache) -> StudyPage:
-    reference = rows.reference(study)
     citation = study.citation
+    entry = to_entry(citation)  # one pybtex Entry for both the APA reference and the BibTeX
+    reference = rows.reference(study, entry)
     return StudyPage(
         study=study,
         root="../../",
@@ -153,7 +154,7 @@ def study_page(study: Study, links: Links, vocabulary: Vocabulary, rows: RowCach
         certainty_symbol=CERTAINTY_SYMBOLS[study.evidence.certainty],
         reference=reference,
         reference_html=Markup(reference.html),  # kb.references escapes every field and adds only <em> and <a>
-        bibtex=to_bibtex([study]),
+        bibtex=bibtex_entry(study.id, entry),
         tag_groups=_tag_groups(study, vocabulary),
         related=[_related_view(r, rows, vocabulary) for r in links.related.get(study.id, [])],
     )
