@@ -9,10 +9,10 @@ into chunks and hands them to worker processes, one per core:
 [10, 4]
 
 Workers are forked, so they start with the parent's memory (the vocabulary, the linked studies, the compiled
-templates) instead of receiving copies: `work` can be any function, closures included, and only the chunks and
-their results travel between processes. Work runs in the calling process instead when it is small, when there
-is one core or `KB_JOBS=1`, and when other threads are running (`kb serve`'s file watcher): forking a process
-that has threads can deadlock the child.
+templates) instead of receiving copies: `work` can be any function, closures included, the items are read from
+the inherited sequence, and only each chunk's bounds and its results travel between processes. Work runs in the
+calling process instead when it is small, when there is one core or `KB_JOBS=1`, and when other threads are
+running (`kb serve`'s file watcher): forking a process that has threads can deadlock the child.
 """
 
 from __future__ import annotations
@@ -62,16 +62,18 @@ def map_chunks(
     except (OSError, NotImplementedError):  # no process semaphores (some sandboxes): stay in this process
         return _collect(_serial(work, items), len(items), progress)
     size = max(1, -(-len(items) // (jobs * CHUNKS_PER_WORKER)))
-    chunks = [list(items[start : start + size]) for start in range(0, len(items), size)]
-    global _work
-    _work = work  # set before the first task starts the workers, which inherit it; it is never pickled
+    bounds = [(start, min(start + size, len(items))) for start in range(0, len(items), size)]
+    global _work, _items
+    # Set before the first task starts the workers, which inherit both: neither is ever pickled (an entry's
+    # record costs more to pickle and unpickle than to render).
+    _work, _items = work, items
     try:
         with pool:
-            return _collect(_flatten(pool.map(_run_chunk, chunks)), len(items), progress)
+            return _collect(_flatten(pool.map(_run_chunk, bounds)), len(items), progress)
     except BrokenProcessPool as error:  # a worker was killed (out of memory, a signal): say so, never hang
         raise RuntimeError(f"a worker process stopped unexpectedly; try again with {JOBS_VARIABLE}=1") from error
     finally:
-        _work = None
+        _work, _items = None, ()
 
 
 def _collect(results: Iterable[Result], count: int, progress: Progress) -> list[Result]:
@@ -79,10 +81,12 @@ def _collect(results: Iterable[Result], count: int, progress: Progress) -> list[
 
 
 _work: Callable[[list], list] | None = None
+_items: Sequence = ()
 
 
-def _run_chunk(chunk: list) -> list:
-    return _work(chunk)
+def _run_chunk(bounds: tuple[int, int]) -> list:
+    start, end = bounds
+    return _work(list(_items[start:end]))
 
 
 def _leave_interrupts_to_parent() -> None:

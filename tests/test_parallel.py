@@ -46,6 +46,13 @@ def test_closures_reach_the_workers_without_being_pickled(two_jobs):
     ]
 
 
+def test_items_reach_the_workers_without_being_pickled(two_jobs):
+    locks = [threading.Lock() for _ in range(300)]  # cannot be pickled: the workers read the inherited list
+    results = map_chunks(lambda chunk: [(os.getpid(), lock.locked()) for lock in chunk], locks)
+    assert [locked for _, locked in results] == [False] * 300
+    assert os.getpid() not in {pid for pid, _ in results}
+
+
 def test_small_jobs_one_core_and_threaded_callers_stay_in_this_process(monkeypatch):
     monkeypatch.setenv("KB_JOBS", "2")
     assert {pid for pid, _ in map_chunks(_pid_and_square, list(range(10)))} == {os.getpid()}
