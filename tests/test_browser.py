@@ -210,3 +210,23 @@ def test_every_evidence_matrix_cell_opens_the_table_with_exactly_its_studies(pag
         for facet, slug in facets.items():
             assert page.locator(f"select[data-filter={facet}]").input_value() == slug
             assert all(slug in rows.nth(i).get_attribute(f"data-{facet}").split() for i in range(rows.count()))
+
+
+def test_cite_buttons_save_the_shown_bibtex_and_ris_as_files(page):
+    """Reached through instant navigation (the buttons must work on a page swapped in without a reload)."""
+    page.goto("studies/")
+    page.locator(f'a[href$="{SEED_ID}/"]').first.click()
+    page.wait_for_url(f"**/studies/{SEED_ID}/")
+    for button_name, file_name, shown in (
+        ("Download BibTeX", f"{SEED_ID}.bib", "#cite-bibtex"),
+        ("Download RIS", f"{SEED_ID}.ris", "#cite-ris"),
+    ):
+        with page.expect_download() as download_info:
+            page.get_by_role("button", name=button_name).click()
+        download = download_info.value
+        assert download.suggested_filename == file_name
+        with open(download.path(), encoding="utf-8") as saved:
+            assert saved.read() == page.locator(shown).text_content()
+    bibtex = page.locator("#cite-bibtex").text_content()
+    assert bibtex.startswith(f"@article{{{SEED_ID},") and "doi = {10.1080/20008066.2025.2485513}" in bibtex
+    assert page.errors == []

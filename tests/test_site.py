@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import datetime
+import html
 import json
 import re
 import shutil
@@ -15,6 +16,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.parse
 import urllib.request
 import xml.etree.ElementTree as ET
 from collections import defaultdict
@@ -146,15 +148,18 @@ def test_every_page_links_the_atom_feed_in_its_head(site):
                    for t, a in tags), url  # fmt: skip
 
 
-def test_cite_this_downloads_parse(site, studies):
+def test_cite_this_shows_bibtex_and_ris_that_parse(site, studies):
+    """Each study page shows its BibTeX and RIS, with buttons that save them as <id>.bib and <id>.ris."""
     for study_id in studies:
-        bib = pybtex.database.parse_file(str(site.site_dir / "downloads" / "cite" / f"{study_id}.bib"))
-        assert list(bib.entries) == [study_id]
-        ris = (site.site_dir / "downloads" / "cite" / f"{study_id}.ris").read_text(encoding="utf-8")
-        assert ris.startswith("TY  - ") and ris.rstrip().endswith("ER  -")
-    content = article(page(site, f"studies/{SEED_ID}"))
-    assert f'href="../../downloads/cite/{SEED_ID}.bib"' in content
-    assert f'href="../../downloads/cite/{SEED_ID}.ris"' in content
+        content = page(site, f"studies/{study_id}")
+        shown = {
+            key: html.unescape(text) for key, text in re.findall(r'<code id="cite-(\w+)">(.*?)</code>', content, re.S)
+        }
+        assert list(pybtex.database.parse_string(shown["bibtex"], "bibtex").entries) == [study_id]
+        assert shown["ris"].startswith("TY  - ") and shown["ris"].rstrip().endswith("ER  -")
+        buttons = re.findall(r'data-kb-download="cite-(\w+)" data-kb-file-name="([^"]+)"', content)
+        assert buttons == [("bibtex", f"{study_id}.bib"), ("ris", f"{study_id}.ris")]
+    assert not (site.site_dir / "downloads" / "cite").exists()  # no file per study: the page carries them
 
 
 def test_forest_plots_only_where_effects_have_intervals(site):

@@ -182,12 +182,12 @@ def test_a_generated_folder_docs_lacks_appears_only_when_the_run_finishes(tmp_pa
     docs = tmp_path / "docs"
     (docs / "studies").mkdir(parents=True)  # exists: written in place; downloads/ does not: staged
     writer = DocsWriter.open(docs)
-    done = writer.write([Output("studies/a.md", b"A"), Output("downloads/cite/a.bib", b"@article{a}")])
+    done = writer.write([Output("studies/a.md", b"A"), Output("downloads/references.bib", b"@article{a}")])
     assert (docs / "studies" / "a.md").read_bytes() == b"A"
     assert not (docs / "downloads").exists()  # nobody sees a half-made folder
     report = writer.finish(done)
-    assert (docs / "downloads" / "cite" / "a.bib").read_bytes() == b"@article{a}"
-    assert sorted(report.written) == ["downloads/cite/a.bib", "studies/a.md"]
+    assert (docs / "downloads" / "references.bib").read_bytes() == b"@article{a}"
+    assert sorted(report.written) == ["downloads/references.bib", "studies/a.md"]
     assert sorted(path.name for path in docs.iterdir()) == ["downloads", "studies"]  # the staging folder is gone
 
 

@@ -20,7 +20,7 @@ from kb.model import FACETS, Study
 from kb.parallel import map_chunks
 from kb.problems import ERROR, Problem, ProblemError, display_path
 from kb.project import Project
-from kb.references import Reference, to_csl_json, to_ris
+from kb.references import Reference, to_csl_json
 from kb.render import exports, indexes
 from kb.render.common import CERTAINTY_LABELS, CERTAINTY_SYMBOLS, RowCache
 from kb.render.output import GENERATED_DIRS, DocsWriter, Output, WriteReport, Written, write_outputs
@@ -175,17 +175,12 @@ class _Listings:
 def _study_files(
     renderer: _Renderer, study: Study, links: Links, vocabulary: Vocabulary, rows: RowCache
 ) -> tuple[list[Output], StudyFiles]:
-    """The study's page and citation files, and its parts of the whole-list downloads."""
+    """The study's page, and its parts of the whole-list downloads."""
     page = study_page(study, links, vocabulary, rows)
-    ris = to_ris([study])
-    outputs = [
-        renderer.page("study.md.j2", f"studies/{study.id}.md", "../../", page=page),
-        Output(f"downloads/cite/{study.id}.bib", page.bibtex.encode("utf-8")),
-        Output(f"downloads/cite/{study.id}.ris", ris.encode("utf-8")),
-    ]
+    outputs = [renderer.page("study.md.j2", f"studies/{study.id}.md", "../../", page=page)]
     csl_json = exports.json_item(to_csl_json([study])[0])
     record_json = exports.json_item(exports.study_record(study))
-    return outputs, StudyFiles(study.id, page.bibtex, ris, csl_json, record_json, page.reference)
+    return outputs, StudyFiles(study.id, page.bibtex, page.ris, csl_json, record_json, page.reference)
 
 
 def _downloads(renderer: _Renderer, links: Links, studies: list[StudyFiles]) -> list[Output]:

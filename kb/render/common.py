@@ -14,6 +14,10 @@ from kb.model import CERTAINTY_ORDER, Author, Citation, Study
 from kb.references import Reference, format_reference
 from kb.vocabulary import Vocabulary
 
+BIBTEX_TYPE = "application/x-bibtex"
+RIS_TYPE = "application/x-research-info-systems"
+
+
 DIRECTION_LABELS = {
     "improved": "Improved",
     "worsened": "Worsened",
