@@ -271,3 +271,33 @@ def test_control_character_points_at_its_position(project: Path) -> None:
     write_entry(project, GOOD.replace("headline: Test", "headline: Te\x00st", 1))
     row = assert_reported(run_kb(project, "validate"), "entries/example-2024-fixture.yaml", line_of(GOOD, "headline:"))
     assert "control character U+0000" in row and ":13:" in row
+
+
+@pytest.mark.parametrize(
+    "author",
+    [
+        {"family": "Roy", "given": "Jean-Pierre"},
+        {"name": "MAPS Public Benefit Corporation"},
+        {"family": "Roy", "name": "Roy group"},  # both shapes at once
+        {"given": "Jean"},  # neither
+        {"family": "Roy", "orcid": "not-an-orcid"},
+        {"name": ""},
+        "Roy, J.",
+    ],
+)
+def test_fast_schema_check_accepts_exactly_what_the_full_check_does(author) -> None:
+    """The compiled validator reads the schema's oneOf as anyOf (its alternatives exclude each other)."""
+    import fastjsonschema
+    import yaml
+
+    from kb.validate.schema import _fast_validator, _full_validator
+
+    entry = yaml.safe_load((ROOT / "entries" / "agin-liebes-2025-self-compassion.yaml").read_text(encoding="utf-8"))
+    entry["citation"]["authors"][1] = author
+    full = _full_validator().is_valid(entry)
+    try:
+        _fast_validator()(entry)
+        fast = True
+    except fastjsonschema.JsonSchemaException:
+        fast = False
+    assert fast == full

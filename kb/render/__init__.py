@@ -68,9 +68,10 @@ def render_site(
 ) -> WriteReport:
     """Render every generated file and bring docs/ up to date; raises `ProblemError` when a template is broken.
 
-    Two passes over worker processes (kb.parallel), each worker writing the pages it rendered, so writing overlaps
-    rendering: first the study pages, then the listing pages (term pages, and the pages that gather all studies),
-    which reuse pieces of the first pass (references, BibTeX, RIS, JSON records) instead of formatting them again."""
+    Study pages, term pages and the tables built from study rows are rendered by worker processes (kb.parallel),
+    each writing the pages it rendered, so that writing overlaps rendering. The pages built from formatted
+    references (bibliography, downloads, feed) come last, here, from the pieces the workers sent back (APA
+    references, BibTeX, RIS, JSON records), so that no reference is formatted twice."""
     _check_reserved(links)
     renderer = _Renderer(project, site_name)
     rows = RowCache(vocabulary)
@@ -86,48 +87,47 @@ def render_site(
 def _render_pages(
     renderer: _Renderer, links: Links, vocabulary: Vocabulary, rows: RowCache, writer: DocsWriter, progress
 ) -> list[Written]:
-    def render_studies(chunk: list[Study]) -> list[tuple[StudyFiles, list[Written]]]:
+    listings = _Listings(renderer, links, vocabulary, rows)
+
+    def render_one(job: Study | Listing) -> tuple[list[Output], StudyFiles | None]:
+        if isinstance(job, Study):
+            return _study_files(renderer, job, links, vocabulary, rows)
+        return listings.render(job), None
+
+    def render(chunk: list[Study | Listing]) -> list[tuple[StudyFiles | None, list[Written]]]:
         with gc_paused(collect_after=True):
-            rendered = [_study_files(renderer, study, links, vocabulary, rows) for study in chunk]
+            rendered = [render_one(job) for job in chunk]
         written = iter(writer.write([output for outputs, _ in rendered for output in outputs]))
         return [(files, list(islice(written, len(outputs)))) for outputs, files in rendered]
 
-    rendered = map_chunks(render_studies, links.studies, progress)
-    studies = [files for files, _ in rendered]
-    written = [done for _, study_written in rendered for done in study_written]
+    # The big tables first, so that a worker is never left with one of them at the end while the other idles.
+    rendered = map_chunks(render, [*listings.tables(), *links.studies, *listings.terms()], progress)
+    studies = [files for files, _ in rendered if files is not None]
+    written = [done for _, job_written in rendered for done in job_written]
     rows.remember_references({files.id: files.reference for files in studies})
-    listings = _Listings(renderer, links, vocabulary, rows, studies)
-
-    def render_listings(chunk: list[Listing]) -> list[list[Written]]:
-        with gc_paused(collect_after=True):
-            pages = [listings.render(listing) for listing in chunk]
-        return [writer.write(outputs) for outputs in pages]
-
-    for listing_written in map_chunks(render_listings, listings.all()):
-        written += listing_written
-    return written
+    return written + writer.write(_reference_pages(renderer, links, rows, studies))
 
 
-Listing = tuple[str, ...]  # ("term", facet, slug), or one page that gathers every study, such as ("studies",)
+Listing = tuple[str, ...]  # ("term", facet, slug), or a table of every study, such as ("studies",)
 
 
 class _Listings:
-    """The pages that list studies: one per vocabulary term in use, and the pages that gather every study.
+    """The pages that list studies by their rows: one per vocabulary term in use, the facet indexes, the study
+    table, the evidence matrices and the statistics.
 
     Each is named by a small tuple, so that worker processes can share them out (the names travel, the pages are
     rendered and written where they are rendered)."""
 
-    GATHERING = ("studies", "downloads", "bibliography", "evidence", "facets", "feed", "stats")  # costliest first
+    TABLES = ("studies", "evidence", "facets", "stats")  # costliest first
 
-    def __init__(
-        self, renderer: _Renderer, links: Links, vocabulary: Vocabulary, rows: RowCache, studies: list[StudyFiles]
-    ):
+    def __init__(self, renderer: _Renderer, links: Links, vocabulary: Vocabulary, rows: RowCache):
         self.renderer, self.links, self.vocabulary, self.rows = renderer, links, vocabulary, rows
-        self.studies = studies
 
-    def all(self) -> list[Listing]:
-        terms = [("term", facet, slug) for facet in FACETS for slug in self.links.terms_in_use(facet)]
-        return [(name,) for name in self.GATHERING] + terms
+    def tables(self) -> list[Listing]:
+        return [(name,) for name in self.TABLES]
+
+    def terms(self) -> list[Listing]:
+        return [("term", facet, slug) for facet in FACETS for slug in self.links.terms_in_use(facet)]
 
     def render(self, listing: Listing) -> list[Output]:
         kind, *arguments = listing
@@ -156,20 +156,20 @@ class _Listings:
         ]
         return [self.renderer.page("evidence.md.j2", "evidence/index.md", "../", matrices=matrices)]
 
-    def _bibliography(self) -> list[Output]:
-        groups = indexes.bibliography(self.links, self.rows)
-        return [self.renderer.page("bibliography.md.j2", "bibliography/index.md", "../", groups=groups)]
-
-    def _downloads(self) -> list[Output]:
-        return _downloads(self.renderer, self.links, self.studies)
-
-    def _feed(self) -> list[Output]:
-        return [self.renderer.page("feed.xml.j2", "feed.xml", "", feed=exports.feed(self.links, self.rows))]
-
     def _stats(self) -> list[Output]:
         return [
             self.renderer.page("stats.md.j2", ".generated/stats.md", "", stats=indexes.stats(self.links, self.rows))
         ]
+
+
+def _reference_pages(renderer: _Renderer, links: Links, rows: RowCache, studies: list[StudyFiles]) -> list[Output]:
+    """The bibliography, the whole-list downloads and the feed: built from the formatted references."""
+    groups = indexes.bibliography(links, rows)
+    return [
+        renderer.page("bibliography.md.j2", "bibliography/index.md", "../", groups=groups),
+        *_downloads(renderer, links, studies),
+        renderer.page("feed.xml.j2", "feed.xml", "", feed=exports.feed(links, rows)),
+    ]
 
 
 def _study_files(

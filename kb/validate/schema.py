@@ -55,7 +55,19 @@ def study_schema() -> dict:
 
 @functools.lru_cache(maxsize=1)
 def _fast_validator():
-    return fastjsonschema.compile(study_schema())
+    """The schema compiled to Python, with `oneOf` read as `anyOf`: it accepts the same entries, because the
+    schema's alternatives exclude each other (a person has `family` and may not have `name`, an organisation the
+    reverse), and `anyOf` stops at the first that fits instead of raising an error inside the other for every
+    author (a fifth of the check's time)."""
+    return fastjsonschema.compile(_any_of(study_schema()))
+
+
+def _any_of(schema: Any) -> Any:
+    if isinstance(schema, dict):
+        return {("anyOf" if key == "oneOf" else key): _any_of(value) for key, value in schema.items()}
+    if isinstance(schema, list):
+        return [_any_of(value) for value in schema]
+    return schema
 
 
 @functools.lru_cache(maxsize=1)
