@@ -68,7 +68,23 @@ def make_environment(templates_dir: Path) -> jinja2.Environment:
         keep_trailing_newline=True,
     )
     environment.filters.update(oneline=oneline, paragraphs=paragraphs, front_matter=front_matter)
+    environment.globals["remember"] = _Remembered()
     return environment
+
+
+class _Remembered:
+    """`remember(macro, key, *arguments)` in a template: the macro's output for `key`, rendered the first time
+    only. For pieces repeated on many pages (a study's row on each of its term pages); `key` must name everything
+    the output depends on. Lives as long as its environment: one generation run."""
+
+    def __init__(self):
+        self._outputs: dict[tuple[str, str], Markup] = {}
+
+    def __call__(self, macro, key: str, *arguments) -> Markup:
+        output = self._outputs.get((macro.name, key))
+        if output is None:
+            output = self._outputs[(macro.name, key)] = macro(*arguments)
+        return output
 
 
 def render_template(environment: jinja2.Environment, name: str, context: dict) -> str:
