@@ -15,7 +15,7 @@ from kb.render.common import RowCache
 from kb.render.output import DocsWriter, Output, write_outputs
 from kb.render.plot import forest_plots
 from kb.render.study import json_ld
-from kb.render.templating import front_matter, oneline, paragraphs
+from kb.render.templating import front_matter, make_environment, oneline, paragraphs
 from kb.vocabulary import vocabulary_from_dict
 
 
@@ -239,3 +239,14 @@ def test_the_evidence_matrix_keeps_the_most_studied_terms_and_counts_the_rest():
     assert (matrix.more_rows, matrix.more_columns) == (0, 5)
     cell = matrix.cells[0][0]
     assert (cell.count, cell.table_url) == (2, "studies/?substances=psilocybin&conditions=condition-00")
+
+
+def test_remember_renders_a_macro_once_per_key_and_keeps_its_escaping(tmp_path):
+    (tmp_path / "t.j2").write_text(
+        '{% macro row(x) %}<b>{{ x }}</b>{{ calls.append(x) or "" }}{% endmacro %}'
+        '{% for x in items %}{{ remember(row, "row-" ~ x, x) }}{% endfor %}'
+    )
+    calls = []
+    output = make_environment(tmp_path).get_template("t.j2").render(items=["1", "<i>", "1", "<i>"], calls=calls)
+    assert output == "<b>1</b><b>&lt;i&gt;</b><b>1</b><b>&lt;i&gt;</b>"
+    assert calls == ["1", "<i>"]  # rendered once per key
