@@ -40,8 +40,7 @@ class ValidationResult:
 
 @dataclass
 class _Checked:
-    entry: LoadedEntry
-    path: Path
+    entry: LoadedEntry  # its data cut to what cross-entry checks read (see `_for_cross_checks`)
     study: Study | None  # built when the entry passed the schema
     problems: list[Problem]
 
@@ -98,9 +97,26 @@ def _validate_entries(
 def _check_path(path: Path, vocabulary: Vocabulary, today: datetime.date) -> _Checked | Problem:
     """One entry read and checked on its own (in a worker process when there are many)."""
     try:
-        return _check_one(load_entry(path), path, vocabulary, today)
+        checked = _check_one(load_entry(path), path, vocabulary, today)
     except ProblemError as error:
         return error.problem
+    checked.entry = _for_cross_checks(checked.entry)
+    return checked
+
+
+_CROSS_CHECK_KEYS = ("id", "title", "related")
+
+
+def _for_cross_checks(entry: LoadedEntry) -> LoadedEntry:
+    """The entry with only the values the checks across entries read (its id, title, related ids and DOI), so a
+    worker process sends back its text and `Study` but not the parsed data a second time."""
+    if not isinstance(entry.data, dict):
+        return entry
+    data = {key: entry.data[key] for key in _CROSS_CHECK_KEYS if key in entry.data}
+    citation = entry.data.get("citation")
+    if isinstance(citation, dict) and "doi" in citation:
+        data["citation"] = {"doi": citation["doi"]}
+    return LoadedEntry(entry.path, entry.text, data)
 
 
 def _check_one(entry: LoadedEntry, path: Path, vocabulary: Vocabulary, today: datetime.date) -> _Checked:
@@ -108,16 +124,16 @@ def _check_one(entry: LoadedEntry, path: Path, vocabulary: Vocabulary, today: da
         shape = "empty" if entry.data is None else f"a {type(entry.data).__name__}"
         message = f"an entry must be a mapping of keys (id, title, ...), but this file is {shape}"
         hint = "start from entries/_template.yaml"
-        return _Checked(entry, path, None, [Problem(entry.path, 1, 1, ERROR, message, hint)])
+        return _Checked(entry, None, [Problem(entry.path, 1, 1, ERROR, message, hint)])
     data, problems = rules.canonical_tags(entry, vocabulary)
     problems += rules.check_id(entry, path)
     structure = schema_problems(entry)
     if structure:
-        return _Checked(entry, path, None, sorted(problems + structure, key=lambda p: (p.line, p.col)))
+        return _Checked(entry, None, sorted(problems + structure, key=lambda p: (p.line, p.col)))
     problems += rules.check_doi(entry)
     problems += rules.check_numbers(entry)
     problems += rules.check_dates(entry, today)
-    return _Checked(entry, path, study_from_dict(data, path), problems)
+    return _Checked(entry, study_from_dict(data, path), problems)
 
 
 def _load_quietly(paths: Iterable[Path]) -> list[_Checked]:
@@ -129,7 +145,7 @@ def _load_quietly(paths: Iterable[Path]) -> list[_Checked]:
         except ProblemError:
             continue
         if isinstance(entry.data, dict):
-            loaded.append(_Checked(entry, path, None, []))
+            loaded.append(_Checked(entry, None, []))
     return loaded
 
 
