@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 
 import pytest
 import yaml
@@ -198,11 +199,14 @@ def test_a_failed_run_leaves_no_staged_folder_and_the_next_run_clears_a_killed_o
     writer.write([Output("downloads/references.bib", b"@article{a}")])
     writer.abandon()
     assert sorted(path.name for path in docs.iterdir()) == []
-    killed = docs / ".kb-staging-99999" / "studies"
+    killed = docs / ".kb-staging-99999999" / "studies"  # beyond the largest process id: its run is gone
     killed.mkdir(parents=True)
     (killed / "half.md").write_bytes(b"half")
+    running = docs / f".kb-staging-{os.getppid()}" / "studies"  # a run still going on (kb serve beside kb build)
+    running.mkdir(parents=True)
     write_outputs(docs, [Output("studies/a.md", b"A")])
-    assert sorted(path.relative_to(docs).as_posix() for path in docs.rglob("*")) == ["studies", "studies/a.md"]
+    left = sorted(path.relative_to(docs).as_posix() for path in docs.rglob("*"))
+    assert left == [f".kb-staging-{os.getppid()}", f".kb-staging-{os.getppid()}/studies", "studies", "studies/a.md"]
 
 
 def test_write_outputs_refuses_paths_outside_the_generated_folders(tmp_path):

@@ -137,10 +137,25 @@ def _write(target: tuple[Path, bool], content: bytes) -> bool:
 
 
 def _remove_abandoned_staging(docs_dir: Path) -> None:
-    """Staging folders of runs that were killed (a finished or failed run removes its own)."""
+    """Staging folders of runs that were killed (a finished or failed run removes its own); a folder whose
+    process still runs (`kb serve` beside a `kb build`) is left alone."""
     if docs_dir.is_dir():
         for leftover in docs_dir.glob(f"{STAGING_PREFIX}*"):
-            shutil.rmtree(leftover, ignore_errors=True)
+            pid = leftover.name.removeprefix(STAGING_PREFIX)
+            if not (pid.isdigit() and _running(int(pid))):
+                shutil.rmtree(leftover, ignore_errors=True)
+
+
+def _running(pid: int) -> bool:
+    if os.name != "posix":  # os.kill(pid, 0) would interrupt the process on Windows: keep its folder
+        return True
+    try:
+        os.kill(pid, 0)  # signal 0: only asks whether the process exists
+    except (ProcessLookupError, OverflowError):
+        return False
+    except PermissionError:  # it exists, and belongs to another user
+        return True
+    return True
 
 
 def _same_bytes(path: Path, content: bytes) -> bool:
