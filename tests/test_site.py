@@ -459,7 +459,7 @@ def test_regeneration_writes_only_what_changed_and_removes_stale_pages(tmp_path)
     removed = run_kb("-C", root, "build", "--markdown-only")
     assert removed.returncode == 0 and re.search(r"[1-9]\d* removed", removed.stderr)
     assert not (root / "docs" / "studies" / f"{EDGE_ID}.md").exists()
-    assert not (root / "docs" / "downloads" / "cite" / f"{EDGE_ID}.bib").exists()
+    assert EDGE_ID not in (root / "docs" / "downloads" / "references.bib").read_text(encoding="utf-8")
     assert untouched.stat().st_mtime_ns == before
 
 
