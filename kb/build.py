@@ -10,6 +10,7 @@ docs/, then rebuilds and reloads the browser.
 from __future__ import annotations
 
 import importlib.util
+import multiprocessing
 import os
 import shutil
 import signal
@@ -26,6 +27,7 @@ import yaml
 
 from kb.link import link_studies
 from kb.load import gc_frozen, gc_paused
+from kb.parallel import job_count
 from kb.problems import ERROR, Problem, ProblemError, display_path
 from kb.project import Project
 from kb.render import WriteReport, render_site
@@ -199,13 +201,20 @@ def watched_paths(project: Project) -> list[Path]:
 
 
 class Regenerator:
-    """Re-runs `generate` shortly after the last change in a burst (an editor saves several files at once)."""
+    """Re-runs `generate` shortly after the last change in a burst (an editor saves several files at once).
+
+    A large knowledge base is regenerated in a fresh interpreter, where `generate` can use every core: in this
+    process, which has threads (the file watcher's, the timer's), it would use one, because forking worker
+    processes from a threaded process can deadlock them. The child's start costs about half a second, which
+    only pays off from a few hundred entries on."""
 
     def __init__(self, project: Project, report: Callable[[Generation], None]):
         self.project = project
         self.report = report
         self._timer: threading.Timer | None = None
         self._lock = threading.Lock()
+        self._child = None  # the interpreter regenerating right now, if any
+        self._stopped = False
 
     def changed(self, path: str) -> None:
         if not self._is_relevant(path):
@@ -228,12 +237,52 @@ class Regenerator:
         return any(changed.is_relative_to(folder) for folder in folders)
 
     def _run(self) -> None:
-        self.report(generate(self.project))
+        large = len(self.project.entry_paths()) >= CHILD_REGENERATION_ENTRIES and job_count() > 1
+        self.report(self._generate_in_child() if large else generate(self.project))
+
+    def _generate_in_child(self) -> Generation:
+        context = multiprocessing.get_context("spawn")
+        receiver, sender = context.Pipe(duplex=False)
+        # Not a daemon: a daemon process may not start the worker processes that generate uses.
+        child = context.Process(target=_generate_and_send, args=(self.project, sender))
+        with self._lock:
+            if self._stopped:
+                return Generation(problems=[self._problem("kb serve is stopping; nothing was regenerated")])
+            child.start()
+            self._child = child
+        sender.close()
+        try:
+            return receiver.recv()
+        except EOFError:  # the child ended without an answer: stopped with kb serve, or killed
+            return Generation(problems=[self._problem("regeneration stopped before it finished")])
+        finally:
+            receiver.close()
+            child.join()
+            with self._lock:
+                self._child = None
+
+    def _problem(self, message: str) -> Problem:
+        return Problem(display_path(self.project.entries_dir), 1, 1, ERROR, message)
 
     def stop(self) -> None:
         with self._lock:
+            self._stopped = True
             if self._timer is not None:
                 self._timer.cancel()
+            if self._child is not None and self._child.is_alive():
+                self._child.terminate()
+
+
+CHILD_REGENERATION_ENTRIES = 500  # from here on, regenerating on every core beats starting an interpreter
+
+
+def _generate_and_send(project: Project, sender) -> None:
+    """In the child interpreter: generate, and send the result back."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is for kb serve, which stops this child itself
+    try:
+        sender.send(generate(project))
+    finally:
+        sender.close()
 
 
 def watch(project: Project, regenerator: Regenerator):

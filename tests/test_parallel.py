@@ -9,6 +9,7 @@ import shutil
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -169,3 +170,43 @@ def test_a_template_error_in_a_worker_is_one_clear_line(corpus):
     assert "Traceback" not in completed.stdout + completed.stderr
     docs = corpus / "docs"
     assert not (docs / "studies").exists() and not list(docs.glob(".kb-staging-*"))  # a new folder appears whole
+
+
+# --- kb serve: regenerating a large knowledge base in a fresh interpreter -------------------------------------
+
+
+def test_serve_regenerates_a_large_knowledge_base_in_a_child_that_can_use_the_cores(corpus, monkeypatch):
+    from kb import build
+    from kb.project import Project
+
+    def not_here(project):
+        raise AssertionError("generate ran in the serving process")
+
+    monkeypatch.setattr(build, "CHILD_REGENERATION_ENTRIES", CORPUS_SIZE)  # the corpus counts as large
+    monkeypatch.setattr(build, "generate", not_here)  # the child imports kb.build afresh, unpatched
+    monkeypatch.setattr(build, "job_count", lambda: 2)
+    reports = []
+    build.Regenerator(Project(corpus), reports.append)._run()
+    assert [generation.ok for generation in reports] == [True]
+    assert reports[0].studies == CORPUS_SIZE
+    assert len(list((corpus / "docs" / "studies").glob("*.md"))) == CORPUS_SIZE + 1
+
+
+def test_stopping_serve_stops_a_regeneration_under_way(corpus):
+    from kb import build
+    from kb.project import Project
+
+    reports = []
+    regenerator = build.Regenerator(Project(corpus), reports.append)
+    running = threading.Thread(target=lambda: reports.append(regenerator._generate_in_child()))
+    running.start()
+    deadline = time.monotonic() + 30
+    while regenerator._child is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    regenerator.stop()
+    running.join(timeout=30)
+    assert not running.is_alive()
+    assert [problem.message for generation in reports for problem in generation.problems] == [
+        "regeneration stopped before it finished"
+    ]
+    assert not (corpus / "docs" / "studies").exists()  # a folder it had not finished is not left half-made
