@@ -7,12 +7,14 @@ so the templates only lay them out (and escape them).
 from __future__ import annotations
 
 from dataclasses import dataclass
-
-from pybtex.database import Entry
+from typing import TYPE_CHECKING
 
 from kb.model import CERTAINTY_ORDER, Author, Citation, Study
 from kb.references import Reference, format_reference
 from kb.vocabulary import Vocabulary
+
+if TYPE_CHECKING:
+    from pybtex.database import Entry
 
 BIBTEX_TYPE = "application/x-bibtex"
 RIS_TYPE = "application/x-research-info-systems"

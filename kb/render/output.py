@@ -150,11 +150,11 @@ def _running(pid: int) -> bool:
     if os.name != "posix":  # os.kill(pid, 0) would interrupt the process on Windows: keep its folder
         return True
     try:
-        os.kill(pid, 0)  # signal 0: only asks whether the process exists
+        os.kill(pid, 0)  # signal 0 only asks whether the process exists (PermissionError: it does, another user's)
     except (ProcessLookupError, OverflowError):
         return False
-    except PermissionError:  # it exists, and belongs to another user
-        return True
+    except PermissionError:
+        pass
     return True
 
 

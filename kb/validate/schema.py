@@ -8,6 +8,7 @@ offending value, with a "did you mean" where a misspelling can be guessed. Valid
 
 from __future__ import annotations
 
+import copy
 import functools
 import json
 from importlib import resources
@@ -55,19 +56,14 @@ def study_schema() -> dict:
 
 @functools.lru_cache(maxsize=1)
 def _fast_validator():
-    """The schema compiled to Python, with `oneOf` read as `anyOf`: it accepts the same entries, because the
-    schema's alternatives exclude each other (a person has `family` and may not have `name`, an organisation the
-    reverse), and `anyOf` stops at the first that fits instead of raising an error inside the other for every
-    author (a fifth of the check's time)."""
-    return fastjsonschema.compile(_any_of(study_schema()))
-
-
-def _any_of(schema: Any) -> Any:
-    if isinstance(schema, dict):
-        return {("anyOf" if key == "oneOf" else key): _any_of(value) for key, value in schema.items()}
-    if isinstance(schema, list):
-        return [_any_of(value) for value in schema]
-    return schema
+    """The schema compiled to Python, with the author's `oneOf` read as `anyOf`: it accepts the same entries,
+    because a person has `family` and may not have `name` and an organisation the reverse, so at most one
+    alternative ever fits; `anyOf` stops at the first that does instead of raising an error inside the other for
+    every author (a fifth of the check's time). Other `oneOf`s, should the schema gain any, are kept as written."""
+    schema = copy.deepcopy(study_schema())
+    author = schema["$defs"]["author"]
+    author["anyOf"] = author.pop("oneOf")
+    return fastjsonschema.compile(schema)
 
 
 @functools.lru_cache(maxsize=1)
