@@ -104,7 +104,7 @@ def step_generate(corpus: Path) -> dict:
     from kb.build import generate
     from kb.project import Project
 
-    _remove_generated(corpus / "docs")
+    _set_aside_generated(corpus / "docs")
     settle_disk()
     started = time.perf_counter()
     generation = generate(Project(corpus))
@@ -115,19 +115,36 @@ def step_generate(corpus: Path) -> dict:
 
 
 def settle_disk() -> None:
-    """Flush what earlier steps wrote and deleted before a timed step starts, so that the disk's catching up
-    (writeback, and discards for deleted files on a disk mounted with `discard`) is not charged to whichever
-    step runs next. Both sides of the generation figure get it."""
+    """Flush what earlier steps wrote before a timed step starts, so that the disk's catching up (writeback) is
+    not charged to whichever step runs next. Both sides of the generation figure get it."""
     os.sync()
 
 
-def _remove_generated(docs: Path) -> None:
+TRASH_DIR = BENCH_DIR / "trash"
+
+
+def set_aside(path: Path) -> None:
+    """Move an earlier run's output out of the way, to be deleted when the whole run is over (`empty_trash`).
+
+    Deleting it just before a timed step would charge that step for the deletion: on a file system without a
+    journal (this machine's ext4) the kernel will not reuse an inode freed in the last minute or so, and scans
+    past every such inode each time it creates a file in the same block group, so thousands of files created
+    right after thousands were deleted cost seconds of kernel time. A fresh clone never pays that; both sides
+    of the generation figure are measured without it."""
+    if path.exists():
+        TRASH_DIR.mkdir(parents=True, exist_ok=True)
+        os.replace(path, TRASH_DIR / f"{time.time_ns()}-{path.name}")
+
+
+def empty_trash() -> None:
+    shutil.rmtree(TRASH_DIR, ignore_errors=True)
+
+
+def _set_aside_generated(docs: Path) -> None:
     from kb.render.output import GENERATED_DIRS, GENERATED_FILES
 
-    for name in GENERATED_DIRS:
-        shutil.rmtree(docs / name, ignore_errors=True)
-    for name in GENERATED_FILES:
-        (docs / name).unlink(missing_ok=True)
+    for name in (*GENERATED_DIRS, *GENERATED_FILES):
+        set_aside(docs / name)
 
 
 def step_incremental(corpus: Path) -> dict:
@@ -211,6 +228,7 @@ class Run:
     figures: list[Figure] = field(default_factory=list)
     costs: dict[int, dict[str, float]] = field(default_factory=dict)
     sizes: dict[int, dict[str, float]] = field(default_factory=dict)
+    samples: dict[str, list[float]] = field(default_factory=dict)  # every timed run, by "<size> <cost>"
 
     def say(self, message: str) -> None:
         print(message, file=sys.stderr, flush=True)
@@ -242,8 +260,12 @@ def timed_command(command: list[str], cwd: Path | None = None) -> float:
     return seconds
 
 
-def median_of(repeat: int, measure) -> float:
-    return statistics.median(measure() for _ in range(repeat))
+def median_of(repeat: int, measure, run: Run | None = None, label: str = "") -> float:
+    """The median of `repeat` measurements; with `run`, every measurement is kept under `label` (results.json)."""
+    values = [measure() for _ in range(repeat)]
+    if run is not None:
+        run.samples.setdefault(label, []).extend(values)
+    return statistics.median(values)
 
 
 def corpus_for(n: int, run: Run) -> Path:
@@ -289,6 +311,7 @@ def bench_validate(n: int, corpus: Path, run: Run) -> None:
         validate.append(result["seconds"])
     if result["problems"]:
         run.figures.append(Figure("corpus check", f"{n:,}", f"{result['problems']} problems", "", None, "0", False))
+    run.samples.update({f"{n} parse": parse, f"{n} validate": validate})
     parse_s, validate_s = statistics.median(parse), statistics.median(validate)
     ratio = paired_ratio(validate, parse)
     run.figures.append(ratio_figure("1. validate, in process", n, validate_s, parse_s, "parse", 1.5, ratio))
@@ -296,6 +319,7 @@ def bench_validate(n: int, corpus: Path, run: Run) -> None:
     for _ in range(run.repeat):
         cli_parse.append(timed_command([sys.executable, "-c", PARSE_SCRIPT, str(corpus)]))
         cli_validate.append(timed_command([*kb_command(), "-C", str(corpus), "validate"]))
+    run.samples.update({f"{n} parse command": cli_parse, f"{n} kb validate": cli_validate})
     cli_parse_s, cli_validate_s = statistics.median(cli_parse), statistics.median(cli_validate)
     ratio = paired_ratio(cli_validate, cli_parse)
     name = "1. `kb validate`, command line"
@@ -313,17 +337,17 @@ def bench_parts(n: int, corpus: Path, run: Run) -> None:
     run.say(f"[{n:,}] duplicate detection and related studies")
     costs = run.costs.setdefault(n, {})
     for name, step in (("duplicate detection (DOIs, titles)", "duplicates"), ("related studies (kb.link)", "related")):
-        costs[name] = median_of(run.repeat, lambda step=step: in_child(step, corpus)["seconds"])
+        costs[name] = median_of(run.repeat, lambda step=step: in_child(step, corpus)["seconds"], run, f"{n} {name}")
 
 
 def bench_site(n: int, corpus: Path, run: Run) -> None:
     if run.search == "pagefind":
         use_search_backend(corpus, "pagefind")
     run.say(f"[{n:,}] generation")
-    generation = median_of(run.repeat, lambda: in_child("generate", corpus)["seconds"])
+    generation = median_of(run.repeat, lambda: in_child("generate", corpus)["seconds"], run, f"{n} generation")
     site = BENCH_DIR / f"site-{n}"
     run.say(f"[{n:,}] mkdocs build (slow)")
-    mkdocs = median_of(run.mkdocs_repeat, lambda: mkdocs_build(corpus, site))
+    mkdocs = median_of(run.mkdocs_repeat, lambda: mkdocs_build(corpus, site), run, f"{n} mkdocs build")
     run.figures.append(ratio_figure("2. generation vs `mkdocs build`", n, generation, mkdocs, "MkDocs", 0.10))
     run.costs.setdefault(n, {}).update({"generation": generation, "`mkdocs build`": mkdocs})
     total = sum(path.stat().st_size for path in site.rglob("*") if path.is_file())
@@ -354,7 +378,7 @@ def bench_search_again(n: int, run: Run) -> None:
 
 def mkdocs_build(corpus: Path, site: Path) -> float:
     """`mkdocs build` of the pages already generated, into `site` (the same command `kb build` runs)."""
-    shutil.rmtree(site, ignore_errors=True)
+    set_aside(site)
     settle_disk()
     command = [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(site)]
     return timed_command([*command, "--config-file", str(corpus / "mkdocs.yml")], cwd=corpus)
@@ -549,7 +573,7 @@ def markdown_table(run: Run, command: str) -> str:
 def save_details(run: Run, output: Path) -> None:
     output.parent.mkdir(parents=True, exist_ok=True)
     with contextlib.suppress(OSError):
-        details = {"costs": run.costs, "sizes": run.sizes}
+        details = {"costs": run.costs, "sizes": run.sizes, "samples": run.samples}
         output.with_suffix(".json").write_text(json.dumps(details, indent=2, default=str), encoding="utf-8")
 
 
@@ -571,15 +595,7 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def main(argv: list[str] | None = None) -> int:
-    arguments = parse_arguments(argv)
-    if arguments.worker:
-        worker(arguments.worker[0], Path(arguments.worker[1]))
-        return 0
-    sizes = [200, 2000] if arguments.quick else [int(size) for size in arguments.sizes.split(",")]
-    repeat = 1 if arguments.quick else arguments.repeat
-    run = Run(repeat=repeat, mkdocs_repeat=arguments.mkdocs_repeat, search=arguments.search)
-    BENCH_DIR.mkdir(parents=True, exist_ok=True)
+def _measure(arguments: argparse.Namespace, run: Run, sizes: list[int]) -> None:
     for n in sizes:
         if arguments.search_only:
             bench_search_again(n, run)
@@ -590,6 +606,23 @@ def main(argv: list[str] | None = None) -> int:
         if not arguments.skip_site:
             bench_site(n, corpus, run)
         save_details(run, arguments.output)  # after each size, so a late failure keeps what was measured
+
+
+def main(argv: list[str] | None = None) -> int:
+    arguments = parse_arguments(argv)
+    if arguments.worker:
+        worker(arguments.worker[0], Path(arguments.worker[1]))
+        return 0
+    sizes = [200, 2000] if arguments.quick else [int(size) for size in arguments.sizes.split(",")]
+    repeat = 1 if arguments.quick else arguments.repeat
+    run = Run(repeat=repeat, mkdocs_repeat=arguments.mkdocs_repeat, search=arguments.search)
+    BENCH_DIR.mkdir(parents=True, exist_ok=True)
+    empty_trash()  # left by a run that was interrupted
+    try:
+        _measure(arguments, run, sizes)
+    finally:
+        run.say("deleting the earlier outputs set aside during the run")
+        empty_trash()
     ordered = sorted(sizes)
     if len(ordered) >= 2:
         growth_figures(run, ordered[0], ordered[-1])
