@@ -78,7 +78,8 @@ def step_duplicates(corpus: Path) -> dict:
 
 
 def step_related(corpus: Path) -> dict:
-    """Cross-linking (posting lists and related studies, kb.link), on studies already validated."""
+    """Cross-linking (posting lists, and every study's related studies, kb.link), on studies already validated;
+    in one process (generation ranks each study's related studies in the worker that renders its page)."""
     from kb.link import link_studies
     from kb.load import gc_paused
 
@@ -86,7 +87,8 @@ def step_related(corpus: Path) -> dict:
     with gc_paused():
         started = time.perf_counter()
         links = link_studies(studies)
-        return {"seconds": time.perf_counter() - started, "related": sum(map(len, links.related.values()))}
+        related = sum(len(links.related_to(study.id)) for study in links.studies)
+        return {"seconds": time.perf_counter() - started, "related": related}
 
 
 def _studies(corpus: Path) -> list:

@@ -8,6 +8,8 @@ sharing "randomised controlled trial"), plus the explicit `related` ids, which c
 Scoring stays near-linear in the number of studies: instead of comparing every pair, each study only looks at
 the posting lists of its own tags, and a very common tag contributes at most `window` neighbours (the studies
 closest to it in publication order). The best candidates are then re-scored exactly on all their shared tags.
+A study's related studies are ranked when asked for (`Links.related_to`): only its own page shows them, so the
+work is shared out with the pages, in whichever worker process renders each one.
 
 Example:
 
@@ -19,7 +21,7 @@ Example:
     ...         "summary": {"background": "b", "overview": "o", "conclusions": "c"},
     ...         "evidence": {"certainty": "low", "rationale": "r"}, "record": {"added": "2026-01-01"}})
     >>> links = link_studies([study("a", ["rare"]), study("b", ["rare"]), study("c", [], related=["a"])])
-    >>> [r.study.id for r in links.related["a"]]
+    >>> [r.study.id for r in links.related_to("a")]
     ['c', 'b']
     >>> [s.id for s in links.studies_with("mechanisms", "rare")]
     ['a', 'b']
@@ -35,7 +37,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from kb.model import FACETS, Study
-from kb.parallel import map_chunks
 
 RELATED_LIMIT = 6
 COMMON_TAG_WINDOW = 40  # neighbours a tag shared by many studies may propose, so the work stays linear
@@ -58,12 +59,17 @@ class RelatedStudy:
 
 @dataclass
 class Links:
-    """Everything later stages need to cross-link pages, computed once."""
+    """Everything later stages need to cross-link pages, computed once (related studies: when asked for)."""
 
     studies: list[Study]  # newest first, then by id: the order every list on the site uses
     by_id: dict[str, Study]
     by_tag: dict[str, dict[str, list[Study]]]  # facet -> term slug -> studies, newest first
-    related: dict[str, list[RelatedStudy]]
+    relatedness: Relatedness
+
+    def related_to(self, study_id: str) -> list[RelatedStudy]:
+        """The study's related studies, best first: the ones its entry names (either way round), then the ones
+        sharing the most (and rarest) topic tags; at most `limit` in all unless more are named."""
+        return self.relatedness.related(study_id)
 
     def studies_with(self, facet: str, slug: str) -> list[Study]:
         return self.by_tag.get(facet, {}).get(slug, [])
@@ -90,52 +96,60 @@ def link_studies(studies: Iterable[Study], limit: int = RELATED_LIMIT, window: i
             by_tag[facet][slug].append(study)
     by_tag = {facet: dict(terms) for facet, terms in by_tag.items()}
     by_id = {study.id: study for study in ordered}
-    related = _related(ordered, tags, by_tag, by_id, limit, window)
-    return Links(studies=ordered, by_id=by_id, by_tag=by_tag, related=related)
+    relatedness = Relatedness(ordered, tags, by_tag, by_id, limit, window)
+    return Links(studies=ordered, by_id=by_id, by_tag=by_tag, relatedness=relatedness)
 
 
-def _related(
-    ordered: list[Study], tags: list[list[Tag]], by_tag: dict, by_id: dict[str, Study], limit: int, window: int
-) -> dict[str, list[RelatedStudy]]:
-    """Studies are numbered by publication order, so "closest in time" is "closest in number". Each study's
-    list is independent of the others', so they are computed in worker processes (kb.parallel)."""
-    position = {study.id: index for index, study in enumerate(ordered)}
-    postings = {tag: [position[s.id] for s in by_tag[tag[0]][tag[1]]] for tag in _all_tags(by_tag)}
-    weight = {tag: FACET_WEIGHTS[tag[0]] * math.log(1 + len(ordered) / len(ids)) for tag, ids in postings.items()}
-    # Tags become numbers, rarest first (ties by name): sets of small numbers are compact and quick to intersect,
-    # and sorting shared numbers gives the order pages show shared tags in.
-    numbered = sorted(weight, key=lambda tag: (-weight[tag], tag))
-    number = {tag: index for index, tag in enumerate(numbered)}
-    weights = [weight[tag] for tag in numbered]
-    topic_postings = [postings[tag] if tag[0] in TOPIC_FACETS else None for tag in numbered]
-    study_numbers = [[number[tag] for tag in its_tags] for its_tags in tags]
-    pairs = _explicit_pairs(ordered, by_id)
-    explicit = [[position[other] for other in pairs[study.id]] for study in ordered]
-    ranking = _Ranking([frozenset(numbers) for numbers in study_numbers], weights)
+class Relatedness:
+    """What ranking a study's related studies needs, prepared once for all of them.
 
-    def rank(index: int) -> list[_Choice]:
+    Studies are numbered by publication order, so "closest in time" is "closest in number". Tags become numbers,
+    rarest first (ties by name): sets of small numbers are compact and quick to intersect, and sorting shared
+    numbers gives the order pages show shared tags in."""
+
+    def __init__(
+        self,
+        ordered: list[Study],
+        tags: list[list[Tag]],
+        by_tag: dict,
+        by_id: dict[str, Study],
+        limit: int,
+        window: int,
+    ):
+        self.ordered, self.limit, self.window = ordered, limit, window
+        self.position = {study.id: index for index, study in enumerate(ordered)}
+        postings = {tag: [self.position[s.id] for s in by_tag[tag[0]][tag[1]]] for tag in _all_tags(by_tag)}
+        weight = {tag: FACET_WEIGHTS[tag[0]] * math.log(1 + len(ordered) / len(ids)) for tag, ids in postings.items()}
+        self.numbered = sorted(weight, key=lambda tag: (-weight[tag], tag))
+        number = {tag: index for index, tag in enumerate(self.numbered)}
+        self.weights = [weight[tag] for tag in self.numbered]
+        self.topic_postings = [postings[tag] if tag[0] in TOPIC_FACETS else None for tag in self.numbered]
+        self.study_numbers = [[number[tag] for tag in its_tags] for its_tags in tags]
+        pairs = _explicit_pairs(ordered, by_id)
+        self.explicit = [[self.position[other] for other in pairs[study.id]] for study in ordered]
+        self.ranking = _Ranking([frozenset(numbers) for numbers in self.study_numbers], self.weights)
+
+    def related(self, study_id: str) -> list[RelatedStudy]:
+        index = self.position[study_id]
+        return [
+            RelatedStudy(self.ordered[c.other], c.score, tuple(self.numbered[tag] for tag in c.shared), c.explicit)
+            for c in self._rank(index)
+        ]
+
+    def _rank(self, index: int) -> list[_Choice]:
         rough: dict[int, float] = defaultdict(float)
-        for tag in study_numbers[index]:  # a list, not the set: the same float sums on every run
-            posting = topic_postings[tag]
+        for tag in self.study_numbers[index]:  # a list, not the set: the same float sums on every run
+            posting = self.topic_postings[tag]
             if posting is not None:
-                tag_weight = weights[tag]
-                for other in _neighbours(posting, index, window):
+                tag_weight = self.weights[tag]
+                for other in _neighbours(posting, index, self.window):
                     rough[other] += tag_weight
-        chosen = explicit[index]
+        chosen = self.explicit[index]
         for taken in (index, *chosen):
             rough.pop(taken, None)
-        best = heapq.nsmallest(SHORTLIST_FACTOR * limit, ((-w, other) for other, w in rough.items()))
+        best = heapq.nsmallest(SHORTLIST_FACTOR * self.limit, ((-w, other) for other, w in rough.items()))
         shortlist = [other for _, other in best]
-        return ranking.rank(index, chosen, shortlist, limit)
-
-    choices = map_chunks(lambda chunk: [rank(index) for index in chunk], range(len(ordered)))
-    return {
-        study.id: [
-            RelatedStudy(ordered[c.other], c.score, tuple(numbered[tag] for tag in c.shared), c.explicit)
-            for c in chosen
-        ]
-        for study, chosen in zip(ordered, choices, strict=True)
-    }
+        return self.ranking.rank(index, chosen, shortlist, self.limit)
 
 
 def _all_tags(by_tag: dict) -> Iterable[Tag]:
@@ -164,8 +178,7 @@ def _explicit_pairs(ordered: list[Study], by_id: dict[str, Study]) -> dict[str, 
 
 @dataclass(frozen=True)
 class _Choice:
-    """A related study by its position in publication order, and shared tags by number (what a worker process
-    sends back)."""
+    """A related study by its position in publication order, and shared tags by number."""
 
     other: int
     score: float

@@ -48,8 +48,8 @@ def test_rare_shared_tags_outrank_common_ones():
     studies.append(make_study("a", mechanisms=["self-compassion"]))
     studies.append(make_study("b", mechanisms=["self-compassion"]))
     links = link_studies(studies)
-    assert links.related["a"][0].study.id == "b"
-    assert links.related["a"][0].shared[0] == ("mechanisms", "self-compassion")  # rarest first
+    assert links.related_to("a")[0].study.id == "b"
+    assert links.related_to("a")[0].shared[0] == ("mechanisms", "self-compassion")  # rarest first
 
 
 def test_explicit_related_ids_count_both_ways_and_come_first():
@@ -59,9 +59,9 @@ def test_explicit_related_ids_count_both_ways_and_come_first():
         make_study("c", substances=["mdma"], conditions=["ptsd"]),
     ]
     links = link_studies(studies)
-    assert [r.study.id for r in links.related["a"]][:1] == ["c"] and links.related["a"][0].explicit
-    assert [r.study.id for r in links.related["c"]] == ["a"]  # c shares no topic with anyone; only the link
-    assert links.related["b"][0].study.id == "a" and not links.related["b"][0].explicit
+    assert [r.study.id for r in links.related_to("a")][:1] == ["c"] and links.related_to("a")[0].explicit
+    assert [r.study.id for r in links.related_to("c")] == ["a"]  # c shares no topic with anyone; only the link
+    assert links.related_to("b")[0].study.id == "a" and not links.related_to("b")[0].explicit
 
 
 def test_sharing_only_a_design_or_setting_does_not_make_studies_related():
@@ -69,15 +69,16 @@ def test_sharing_only_a_design_or_setting_does_not_make_studies_related():
         make_study("a", substances=["mdma"], conditions=["ptsd"]),
         make_study("b", substances=["lsd"], conditions=["anxiety"]),
     ]
-    assert link_studies(studies).related == {"a": [], "b": []}
+    links = link_studies(studies)
+    assert links.related_to("a") == [] and links.related_to("b") == []
 
 
 def test_a_very_common_tag_proposes_a_bounded_number_of_neighbours():
     studies = [make_study(f"s-{i:04d}", year=1950 + i % 70) for i in range(1000)]
     links = link_studies(studies, limit=6)
-    assert all(len(related) == 6 for related in links.related.values())
+    assert all(len(links.related_to(study.id)) == 6 for study in links.studies)
     newest = links.studies[0]
-    neighbours = {r.study.id for r in links.related[newest.id]}
+    neighbours = {r.study.id for r in links.related_to(newest.id)}
     window = {s.id for s in links.studies[: COMMON_TAG_WINDOW + 1]}
     assert neighbours <= window  # taken from the studies closest in publication order
 

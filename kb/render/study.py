@@ -182,7 +182,7 @@ def study_page(study: Study, links: Links, vocabulary: Vocabulary, rows: RowCach
             CiteFile("RIS", "Download RIS (Zotero, EndNote, Mendeley)", f"{study.id}.ris", RIS_TYPE, "cite-ris", ris),
         ],
         tag_groups=_tag_groups(study, vocabulary),
-        related=[_related_view(r, rows, vocabulary) for r in links.related.get(study.id, [])],
+        related=[_related_view(r, rows, vocabulary) for r in links.related_to(study.id)],
     )
 
 
