@@ -56,6 +56,7 @@ class StudyFiles:
     ris: str
     csl_json: str
     record_json: str
+    csv_line: str
     reference: Reference
 
 
@@ -180,7 +181,8 @@ def _study_files(
     outputs = [renderer.page("study.md.j2", f"studies/{study.id}.md", "../../", page=page)]
     csl_json = exports.json_item(to_csl_json([study])[0])
     record_json = exports.json_item(exports.study_record(study))
-    return outputs, StudyFiles(study.id, page.bibtex, page.ris, csl_json, record_json, page.reference)
+    csv_line = exports.csv_line(study)
+    return outputs, StudyFiles(study.id, page.bibtex, page.ris, csl_json, record_json, csv_line, page.reference)
 
 
 def _downloads(renderer: _Renderer, links: Links, studies: list[StudyFiles]) -> list[Output]:
@@ -191,7 +193,7 @@ def _downloads(renderer: _Renderer, links: Links, studies: list[StudyFiles]) -> 
         "downloads/references.ris": "\r\n".join(files.ris for files in studies),
         "downloads/references.json": exports.json_list([files.csl_json for files in studies]),
         "downloads/studies.json": exports.json_list([files.record_json for files in studies]),
-        "downloads/studies.csv": exports.studies_csv(links),
+        "downloads/studies.csv": exports.studies_csv([files.csv_line for files in studies]),
         "downloads/study.schema.json": resources.files("kb").joinpath("schema/study.schema.json").read_text("utf-8"),
     }
     outputs = [Output(path, text.encode("utf-8")) for path, text in files.items()]

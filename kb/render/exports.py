@@ -121,12 +121,22 @@ def _cell(value) -> str:
     return "'" + text if text.startswith(_FORMULA_START) else text
 
 
-def studies_csv(links: Links) -> str:
+def csv_line(study: Study) -> str:
+    """The study's line of studies.csv (rows are made where the study pages are rendered, and joined here)."""
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=CSV_COLUMNS, lineterminator="\r\n")
-    writer.writeheader()
-    writer.writerows(_csv_row(s) for s in links.studies)
+    _csv_writer(buffer).writerow(_csv_row(study))
     return buffer.getvalue()
+
+
+def studies_csv(lines: list[str]) -> str:
+    """studies.csv: a header line, then one line per study (each from `csv_line`)."""
+    buffer = io.StringIO()
+    _csv_writer(buffer).writeheader()
+    return buffer.getvalue() + "".join(lines)
+
+
+def _csv_writer(buffer: io.StringIO) -> csv.DictWriter:
+    return csv.DictWriter(buffer, fieldnames=CSV_COLUMNS, lineterminator="\r\n")
 
 
 @dataclass(frozen=True)
