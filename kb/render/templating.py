@@ -59,8 +59,11 @@ def _yaml_safe(encoded: str) -> str:
 
 
 def make_environment(templates_dir: Path) -> jinja2.Environment:
+    """One environment per generation run (`kb serve` makes a new one for each), so templates are read once and
+    never checked for changes again: every page would otherwise cost a `stat` of each template it uses."""
     environment = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(templates_dir)),
+        auto_reload=False,
         autoescape=True,
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
