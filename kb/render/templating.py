@@ -18,6 +18,7 @@ from pathlib import Path
 import jinja2
 from markupsafe import Markup, escape
 
+from kb.codecache import folder
 from kb.problems import ERROR, Problem, ProblemError, display_path
 
 _PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
@@ -60,9 +61,12 @@ def _yaml_safe(encoded: str) -> str:
 
 def make_environment(templates_dir: Path) -> jinja2.Environment:
     """One environment per generation run (`kb serve` makes a new one for each), so templates are read once and
-    never checked for changes again: every page would otherwise cost a `stat` of each template it uses."""
+    never checked for changes again: every page would otherwise cost a `stat` of each template it uses. Compiled
+    templates are kept between runs, keyed by their source (Jinja2's bytecode cache)."""
+    compiled = folder("templates")  # compiled templates kept between runs (kb.codecache)
     environment = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(templates_dir)),
+        bytecode_cache=jinja2.FileSystemBytecodeCache(str(compiled)) if compiled else None,
         auto_reload=False,
         autoescape=True,
         undefined=jinja2.StrictUndefined,
