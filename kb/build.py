@@ -70,7 +70,7 @@ def generate(project: Project, progress: Progress = None, render_progress: Progr
     try:
         vocabulary = load_vocabulary(project.vocabulary_path)
         paths = project.entry_paths()
-        with gc_paused():
+        with gc_paused(keep_after=True):
             result = validate_entries(paths, vocabulary, others=paths, progress=progress)
             if not result.ok():
                 return Generation(problems=result.problems, seconds=time.perf_counter() - started)

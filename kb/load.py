@@ -199,21 +199,25 @@ def _child(node, key):
 
 
 @contextlib.contextmanager
-def gc_paused(collect_after: bool = False):
-    """Switch off Python's cycle collector while a whole knowledge base is loaded and checked, or while a chunk
-    of pages is rendered (`collect_after`: then collect once, at the end).
+def gc_paused(collect_after: bool = False, keep_after: bool = False):
+    """Switch off Python's cycle collector while a whole knowledge base is loaded and checked (`keep_after`: what
+    was made is kept), or while a chunk of pages is rendered (`collect_after`: then collect once, at the end).
 
     Every entry stays in memory until the run ends, so each automatic collection would walk all the entries read
     so far, and the total work would grow with the square of their number. Parsed YAML (aliases are refused) and
-    the records built from it hold no reference cycles, so nothing is left uncollected meanwhile. Rendering makes
-    thousands of short-lived objects per page, and a collection every few hundred of them took a fifth of the
-    rendering time; the few cycles Jinja leaves are freed by the one collection at the end."""
+    the records built from it hold no reference cycles, so nothing is left uncollected meanwhile; with
+    `keep_after` they are exempted from the collector (`gc.freeze`) before it is switched back on, or its first
+    pass would walk every one of them. Rendering makes thousands of short-lived objects per page, and a
+    collection every few hundred of them took a fifth of the rendering time; the few cycles Jinja leaves are
+    freed by the one collection at the end."""
     enabled = gc.isenabled()
     gc.disable()
     try:
         yield
     finally:
         if enabled:
+            if keep_after:
+                gc.freeze()
             gc.enable()
             if collect_after:
                 gc.collect(0)  # the objects made since the pause began: this chunk's pages

@@ -65,3 +65,33 @@ def test_dates_stay_text_and_aliases_and_duplicate_keys_are_refused_with_their_l
     with pytest.raises(ProblemError) as error:
         load_text("a: &x [1]\nb: *x\n", "x.yaml")
     assert error.value.problem.line == 2 and "anchors and aliases" in error.value.problem.message
+
+
+def _tracked_dicts_made(count: int) -> list[dict]:
+    return [{"n": [number]} for number in range(count)]
+
+
+def test_collector_pauses_and_keeps_or_collects_what_was_made() -> None:
+    """gc_paused switches the cycle collector back on afterwards; with keep_after what was made meanwhile is
+    exempt from it (frozen), so its first pass does not walk a whole knowledge base."""
+    import gc
+
+    from kb.load import gc_paused
+
+    assert gc.isenabled()
+    frozen_before = gc.get_freeze_count()
+    try:
+        with gc_paused(keep_after=True):
+            assert not gc.isenabled()
+            kept = _tracked_dicts_made(1000)
+        assert gc.isenabled()
+        assert gc.get_freeze_count() - frozen_before >= 2000  # each dict and its list
+        assert len(kept) == 1000
+        with gc_paused(collect_after=True):
+            loop = []
+            loop.append(loop)  # a cycle that only the collector can free
+            del loop
+        assert gc.isenabled() and gc.get_count()[0] < 10  # collected at the end of the pause
+    finally:
+        gc.unfreeze()
+        gc.enable()

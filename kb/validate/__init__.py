@@ -53,7 +53,7 @@ def validate_entries(
     progress=None,
 ) -> ValidationResult:
     """Validate `paths`; `others` are the rest of the knowledge base, read only for cross-entry checks."""
-    with gc_paused():
+    with gc_paused(keep_after=True):
         return _validate_entries(paths, vocabulary, others, today, progress)
 
 
