@@ -78,17 +78,19 @@ def step_duplicates(corpus: Path) -> dict:
 
 
 def step_related(corpus: Path) -> dict:
-    """Cross-linking (posting lists, and every study's related studies, kb.link), on studies already validated;
-    in one process (generation ranks each study's related studies in the worker that renders its page)."""
+    """Cross-linking (posting lists, and every study's related studies, kb.link), on studies already validated.
+    Related studies are ranked spread over the cores (kb.parallel), as generation spreads them: each is ranked in
+    the worker that renders its study's page."""
     from kb.link import link_studies
     from kb.load import gc_paused
+    from kb.parallel import map_chunks
 
     studies = _studies(corpus)
     with gc_paused():
         started = time.perf_counter()
         links = link_studies(studies)
-        related = sum(len(links.related_to(study.id)) for study in links.studies)
-        return {"seconds": time.perf_counter() - started, "related": related}
+        counts = map_chunks(lambda chunk: [len(links.related_to(s.id)) for s in chunk], links.studies)
+        return {"seconds": time.perf_counter() - started, "related": sum(counts)}
 
 
 def _studies(corpus: Path) -> list:

@@ -96,7 +96,7 @@ def link_studies(studies: Iterable[Study], limit: int = RELATED_LIMIT, window: i
             by_tag[facet][slug].append(study)
     by_tag = {facet: dict(terms) for facet, terms in by_tag.items()}
     by_id = {study.id: study for study in ordered}
-    relatedness = Relatedness(ordered, tags, by_tag, by_id, limit, window)
+    relatedness = Relatedness(ordered, tags, by_id, limit, window)
     return Links(studies=ordered, by_id=by_id, by_tag=by_tag, relatedness=relatedness)
 
 
@@ -111,14 +111,16 @@ class Relatedness:
         self,
         ordered: list[Study],
         tags: list[list[Tag]],
-        by_tag: dict,
         by_id: dict[str, Study],
         limit: int,
         window: int,
     ):
         self.ordered, self.limit, self.window = ordered, limit, window
         self.position = {study.id: index for index, study in enumerate(ordered)}
-        postings = {tag: [self.position[s.id] for s in by_tag[tag[0]][tag[1]]] for tag in _all_tags(by_tag)}
+        postings: dict[Tag, list[int]] = defaultdict(list)  # tag -> study numbers, ascending
+        for index, its_tags in enumerate(tags):
+            for tag in its_tags:
+                postings[tag].append(index)
         weight = {tag: FACET_WEIGHTS[tag[0]] * math.log(1 + len(ordered) / len(ids)) for tag, ids in postings.items()}
         self.numbered = sorted(weight, key=lambda tag: (-weight[tag], tag))
         number = {tag: index for index, tag in enumerate(self.numbered)}
@@ -147,13 +149,10 @@ class Relatedness:
         chosen = self.explicit[index]
         for taken in (index, *chosen):
             rough.pop(taken, None)
-        best = heapq.nsmallest(SHORTLIST_FACTOR * self.limit, ((-w, other) for other, w in rough.items()))
-        shortlist = [other for _, other in best]
+        # Highest rough score first; ties go to the newer study (lower number): nlargest keeps the order of equal
+        # keys, and the candidates are sorted by number first.
+        shortlist = heapq.nlargest(SHORTLIST_FACTOR * self.limit, sorted(rough), key=rough.__getitem__)
         return self.ranking.rank(index, chosen, shortlist, self.limit)
-
-
-def _all_tags(by_tag: dict) -> Iterable[Tag]:
-    return ((facet, slug) for facet, terms in by_tag.items() for slug in terms)
 
 
 def _neighbours(posting: list[int], index: int, window: int) -> list[int]:
