@@ -264,11 +264,10 @@ def timed_command(command: list[str], cwd: Path | None = None) -> float:
     return seconds
 
 
-def median_of(repeat: int, measure, run: Run | None = None, label: str = "") -> float:
-    """The median of `repeat` measurements; with `run`, every measurement is kept under `label` (results.json)."""
+def median_of(run: Run, label: str, repeat: int, measure) -> float:
+    """The median of `repeat` measurements, each kept in `run.samples` under `label` (results.json)."""
     values = [measure() for _ in range(repeat)]
-    if run is not None:
-        run.samples.setdefault(label, []).extend(values)
+    run.samples[label] = values
     return statistics.median(values)
 
 
@@ -341,17 +340,17 @@ def bench_parts(n: int, corpus: Path, run: Run) -> None:
     run.say(f"[{n:,}] duplicate detection and related studies")
     costs = run.costs.setdefault(n, {})
     for name, step in (("duplicate detection (DOIs, titles)", "duplicates"), ("related studies (kb.link)", "related")):
-        costs[name] = median_of(run.repeat, lambda step=step: in_child(step, corpus)["seconds"], run, f"{n} {name}")
+        costs[name] = median_of(run, f"{n} {name}", run.repeat, lambda step=step: in_child(step, corpus)["seconds"])
 
 
 def bench_site(n: int, corpus: Path, run: Run) -> None:
     if run.search == "pagefind":
         use_search_backend(corpus, "pagefind")
     run.say(f"[{n:,}] generation")
-    generation = median_of(run.repeat, lambda: in_child("generate", corpus)["seconds"], run, f"{n} generation")
+    generation = median_of(run, f"{n} generation", run.repeat, lambda: in_child("generate", corpus)["seconds"])
     site = BENCH_DIR / f"site-{n}"
     run.say(f"[{n:,}] mkdocs build (slow)")
-    mkdocs = median_of(run.mkdocs_repeat, lambda: mkdocs_build(corpus, site), run, f"{n} mkdocs build")
+    mkdocs = median_of(run, f"{n} mkdocs build", run.mkdocs_repeat, lambda: mkdocs_build(corpus, site))
     run.figures.append(ratio_figure("2. generation vs `mkdocs build`", n, generation, mkdocs, "MkDocs", 0.10))
     run.costs.setdefault(n, {}).update({"generation": generation, "`mkdocs build`": mkdocs})
     total = sum(path.stat().st_size for path in site.rglob("*") if path.is_file())
