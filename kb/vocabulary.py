@@ -28,6 +28,8 @@ from kb.model import FACETS
 from kb.problems import ERROR, Problem, ProblemError
 
 UNSAFE_LABEL_CHARACTERS = ("<", ">", '"', "`")
+LABEL_MAX_CHARS = 200  # a label is a name: it heads a page, a tag chip and a table cell
+DESCRIPTION_MAX_CHARS = 1000
 SLUG_HINT = "write it like 'self-compassion': lowercase letters, digits and hyphens"
 
 
@@ -140,8 +142,69 @@ def check_vocabulary(loaded: LoadedEntry) -> list[Problem]:
         if not isinstance(facet, dict) or not isinstance(facet.get("terms"), dict):
             problems.append(problem((facet_slug,), f"facet '{facet_slug}' needs a 'terms' mapping"))
             continue
+        problems += _check_texts((facet_slug,), facet, f"facet '{facet_slug}'", problem, label_required=False)
         problems += _check_terms(facet_slug, facet["terms"], problem)
+        problems += _check_synonyms_unique(facet_slug, facet["terms"], problem)
+        problems += _check_broader_cycles(facet_slug, facet["terms"], problem)
     return problems
+
+
+def _check_texts(keys: tuple, item: dict, what: str, problem, label_required: bool) -> list[Problem]:
+    """Labels and descriptions: non-empty plain strings of a sensible length."""
+    problems = []
+    for name, limit in (("label", LABEL_MAX_CHARS), ("description", DESCRIPTION_MAX_CHARS)):
+        if name not in item and not (name == "label" and label_required):
+            continue
+        value = item.get(name)
+        if not isinstance(value, str) or not value.strip():
+            problems.append(problem((*keys, name) if name in item else keys, f"{what} needs a non-empty {name}"))
+        elif len(value) > limit:
+            message = f"{name} of {what} is {len(value)} characters long (at most {limit})"
+            problems.append(problem((*keys, name), message, "a label names a topic; say more in the description"))
+    return problems
+
+
+def _check_synonyms_unique(facet_slug: str, terms: dict, problem) -> list[Problem]:
+    """A name (slug, label or synonym) may stand for one term only, or a tag would silently pick one of them."""
+    owners: dict[str, str] = {}
+    problems = []
+    for slug, term in terms.items():
+        if not isinstance(term, dict):
+            continue
+        names = [(("label",), term.get("label")), *((("synonyms", i), s) for i, s in enumerate(_list(term)))]
+        for keys, name in [((), slug), *names]:
+            if not isinstance(name, str):
+                continue
+            owner = owners.setdefault(_fold(name), str(slug))
+            if owner != slug:
+                message = f"'{name}' of '{slug}' already names term '{owner}'"
+                problems.append(problem((facet_slug, "terms", slug, *keys), message, "keep it on one term only"))
+    return problems
+
+
+def _list(term: dict) -> list:
+    synonyms = term.get("synonyms", [])
+    return synonyms if isinstance(synonyms, list) else []
+
+
+def _check_broader_cycles(facet_slug: str, terms: dict, problem) -> list[Problem]:
+    """Broader terms form a hierarchy; a cycle (a under b under a) has no top and no page order."""
+    problems = []
+    for slug in terms:
+        seen = [slug]
+        current = _broader(terms, slug)
+        while current in terms and current not in seen:
+            seen.append(current)
+            current = _broader(terms, current)
+        if current == slug:
+            chain = " -> ".join([*seen, slug])
+            problems.append(problem((facet_slug, "terms", slug, "broader"), f"broader terms form a cycle: {chain}"))
+    return problems
+
+
+def _broader(terms: dict, slug: str) -> str | None:
+    term = terms.get(slug)
+    return term.get("broader") if isinstance(term, dict) else None
 
 
 def _check_terms(facet_slug: str, terms: dict, problem) -> list[Problem]:
@@ -153,11 +216,15 @@ def _check_terms(facet_slug: str, terms: dict, problem) -> list[Problem]:
         if not isinstance(term, dict) or not isinstance(term.get("label"), str):
             problems.append(problem(keys, f"term '{slug}' needs a 'label'"))
             continue
+        problems += _check_texts(keys, term, f"term '{slug}'", problem, label_required=True)
         if any(char in term["label"] for char in UNSAFE_LABEL_CHARACTERS):
             message = f"label of '{slug}' contains one of {' '.join(UNSAFE_LABEL_CHARACTERS)}"
             problems.append(problem((*keys, "label"), message, "labels become tag chips: write them as plain words"))
         if not isinstance(term.get("synonyms", []), list):
             problems.append(problem((*keys, "synonyms"), "synonyms must be a list"))
+        for index, synonym in enumerate(_list(term)):
+            if not isinstance(synonym, str) or not synonym.strip():
+                problems.append(problem((*keys, "synonyms", index), "a synonym must be a non-empty piece of text"))
         broader = term.get("broader")
         if broader is not None and broader not in terms:
             problems.append(problem((*keys, "broader"), f"broader term '{broader}' is not a term of '{facet_slug}'"))

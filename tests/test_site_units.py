@@ -217,10 +217,19 @@ def test_write_outputs_refuses_paths_outside_the_generated_folders(tmp_path):
 
 def test_front_matter_keeps_characters_yaml_reads_differently_from_json():
     value = "a\x85b\u2028c\u2029d\x7fe\x9f ü ✓"  # NEL and the separators are line breaks to YAML
-    block = str(front_matter({"title": "t", "tags": [value], "tag_urls": {value: "x/"}}))
+    block = str(front_matter({"title": "t", "tags": [value], "tag_links": [[value, "x/"]]}))
     data = yaml.safe_load(block.strip("-\n"))
-    assert data["tags"] == [value] and data["tag_urls"] == {value: "x/"}
+    assert data["tags"] == [value] and data["tag_links"] == [[value, "x/"]]
     assert len(block.splitlines()) == 5  # ---, three keys, ---
+
+
+def test_front_matter_stays_valid_yaml_with_overlong_values_and_refuses_overlong_keys():
+    label = "L" * 3000 + " [x](javascript:alert(1)) { onfocus=alert(2) }"
+    block = str(front_matter({"title": label, "tags": [label], "tag_links": [[label, "x/"]], "jsonld": label}))
+    data = yaml.safe_load(block.strip("-\n"))
+    assert data["tags"] == [label] and data["tag_links"] == [[label, "x/"]] and data["jsonld"] == label
+    with pytest.raises(ValueError, match="over 1024 characters"):
+        front_matter({"tag_urls": {label: "x/"}})  # YAML would refuse this key, and MkDocs print the block
 
 
 # --- evidence matrix -----------------------------------------------------------------------------------------

@@ -301,3 +301,50 @@ def test_fast_schema_check_accepts_exactly_what_the_full_check_does(author) -> N
     except fastjsonschema.JsonSchemaException:
         fast = False
     assert fast == full
+
+
+VOCABULARY = (ROOT / "vocabulary.yml").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize(
+    "old, new, needle, words",
+    [
+        (  # a cycle of broader terms has no top
+            "      synonyms: [self compassion, self-kindness, compassionate self-responding]\n",
+            "      synonyms: [self compassion, self-kindness, compassionate self-responding]\n"
+            "      broader: self-criticism\n",
+            "broader: self-criticism",
+            ["error", "cycle", "self-compassion -> self-criticism -> self-compassion"],
+        ),
+        (
+            "      synonyms: [memory reconsolidation, fear memory, trauma processing]",
+            "      synonyms: [memory reconsolidation, fear memory, self-kindness]",
+            "self-kindness]",
+            ["error", "'self-kindness'", "already names term 'self-compassion'"],
+        ),
+        (
+            "      synonyms: [alliance, therapeutic relationship, rapport]",
+            "      synonyms: [alliance, 42, rapport]",
+            "42",
+            ["error", "synonym must be a non-empty piece of text"],
+        ),
+        ("  label: Mechanisms\n", "  label: ''\n", "label: ''", ["facet 'mechanisms' needs a non-empty label"]),
+        (
+            "      label: Rumination\n",
+            "      label: " + "Rumination " * 30 + "\n",
+            "Rumination Rumination",
+            ["error", "label of term 'rumination' is 329 characters long (at most 200)"],
+        ),
+    ],
+    ids=["broader-cycle", "synonym-on-two-terms", "non-string-synonym", "empty-facet-label", "overlong-label"],
+)
+def test_vocabulary_mistakes_are_refused_at_their_line(project: Path, old, new, needle, words) -> None:
+    assert old in VOCABULARY
+    text = VOCABULARY.replace(old, new, 1)
+    (project / "vocabulary.yml").write_text(text, encoding="utf-8")
+    write_entry(project, GOOD)
+    result = run_kb(project, "validate")
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    rows = [row for row in result.stderr.splitlines() if row.startswith(f"vocabulary.yml:{line_of(text, needle)}:")]
+    assert rows, result.stderr
+    assert all(word in rows[0] for word in words), rows[0]

@@ -294,7 +294,9 @@ def front_matter(study: Study, vocabulary: Vocabulary) -> dict:
         "title": study.headline,
         "description": _shorten(study.summary.overview, DESCRIPTION_CHARS),
         "tags": list(dict.fromkeys(term.label for term in terms)),
-        "tag_urls": {term.label: term.url for term in terms},
+        # pairs, not a map keyed by label: YAML refuses a flow-mapping key over 1,024 characters (and the whole
+        # front matter with it), and Zensical's template engine has no `.get`
+        "tag_links": [[term.label, term.url] for term in terms],
         "citation_meta": [[name, value] for name, value in citation_meta(study)],
         "jsonld": json_ld(study, vocabulary),
     }

@@ -30,6 +30,21 @@ def oneline(text: object) -> Markup:
     return escape(" ".join(str(text).split()))
 
 
+# Python-Markdown's backslash escapes: with these escaped, heading text can form no link, emphasis, code span
+# or attribute list ({ onclick=... }); HTML is escaped first, so no '<' or '>' is left either.
+_MARKDOWN_PUNCTUATION = re.compile(r"([\\`*_{}\[\]()>#+\-.!])")
+
+
+def heading_text(text: object) -> Markup:
+    """Text for a Markdown heading (`## {{ x|heading_text }}`), which Markdown parses: HTML escaped, then every
+    Markdown punctuation character backslash-escaped, so it shows exactly as written.
+
+    >>> print(heading_text("[x](javascript:alert(1)) { onclick=y }"))
+    \\[x\\]\\(javascript:alert\\(1\\)\\) \\{ onclick=y \\}
+    """
+    return Markup(_MARKDOWN_PUNCTUATION.sub(r"\\\1", str(oneline(text))))
+
+
 def paragraphs(text: object) -> Markup:
     """Escaped text as <p> elements, one per paragraph, each on its own line."""
     parts = [oneline(part) for part in _PARAGRAPH_BREAK.split(str(text)) if part.strip()]
@@ -41,12 +56,29 @@ def front_matter(data: dict) -> Markup:
     escaped here; other keys are printed by templates/overrides/main.html, which escapes them itself.
 
     Each value is written as JSON, which YAML reads as a flow value: fifty times faster than a YAML emitter
-    (every page has front matter), and a value can never span lines, so it cannot end the block early."""
+    (every page has front matter), and a value can never span lines, so it cannot end the block early. YAML
+    refuses a key of over 1,024 characters inside a flow value, and MkDocs then prints the whole block as page
+    text, so such a key is an error here; pass text as values, never as keys (lists of pairs instead of maps)."""
+    _refuse_long_keys(data)
     values = dict(data)
     for key in HEAD_TEXT_KEYS.intersection(values):
         values[key] = str(escape(" ".join(str(values[key]).split())))
     lines = [f"{key}: {_yaml_safe(json.dumps(value, ensure_ascii=False))}\n" for key, value in values.items()]
     return Markup("---\n" + "".join(lines) + "---\n")
+
+
+FLOW_KEY_LIMIT = 1024  # YAML's limit on an implicit key inside a flow collection
+
+
+def _refuse_long_keys(value: object) -> None:
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if len(json.dumps(key, ensure_ascii=False)) >= FLOW_KEY_LIMIT:
+                raise ValueError(f"front matter key over {FLOW_KEY_LIMIT} characters: {str(key)[:40]}...")
+            _refuse_long_keys(item)
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            _refuse_long_keys(item)
 
 
 # Characters JSON leaves as they are but YAML refuses (DEL, C1 controls, noncharacters, lone surrogates) or reads
@@ -74,7 +106,9 @@ def make_environment(templates_dir: Path) -> jinja2.Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
-    environment.filters.update(oneline=oneline, paragraphs=paragraphs, front_matter=front_matter)
+    environment.filters.update(
+        oneline=oneline, paragraphs=paragraphs, front_matter=front_matter, heading_text=heading_text
+    )
     environment.globals["remember"] = _Remembered()
     return environment
 
