@@ -54,3 +54,13 @@ def doi_in_text(text: str) -> str | None:
 
 def is_slug(text: str) -> bool:
     return bool(SLUG_PATTERN.match(text))
+
+
+def parent_id(value: object) -> str | None:
+    """`design.parent` names an entry when it looks like an id (lowercase, digits, hyphens, no spaces); anything
+    else is free text naming a trial outside the knowledge base.
+
+    >>> parent_id("mitchell-2021-mdma-ptsd"), parent_id("The MAPP1 trial (Mitchell et al., 2021)")
+    ('mitchell-2021-mdma-ptsd', None)
+    """
+    return value if isinstance(value, str) and is_slug(value) else None

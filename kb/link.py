@@ -36,13 +36,22 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from kb.identifiers import parent_id
 from kb.model import FACETS, Study
+from kb.synthesis import Trials, group_trials
 
 RELATED_LIMIT = 6
 COMMON_TAG_WINDOW = 40  # neighbours a tag shared by many studies may propose, so the work stays linear
 # What a study is about (mechanism, substance, condition) makes two studies related; sharing a design or an
 # application setting only adds a little, and alone never makes a study "related".
-FACET_WEIGHTS = {"mechanisms": 1.0, "substances": 1.0, "conditions": 1.0, "designs": 0.25, "settings": 0.25}
+FACET_WEIGHTS = {
+    "mechanisms": 1.0,
+    "substances": 1.0,
+    "conditions": 1.0,
+    "designs": 0.25,
+    "settings": 0.25,
+    "outcomes": 0.25,
+}
 TOPIC_FACETS = ("mechanisms", "substances", "conditions")
 SHORTLIST_FACTOR = 3  # candidates re-scored exactly per related study shown (2 loses a few percent of score)
 
@@ -65,6 +74,7 @@ class Links:
     by_id: dict[str, Study]
     by_tag: dict[str, dict[str, list[Study]]]  # facet -> term slug -> studies, newest first
     relatedness: Relatedness
+    trials: Trials  # which reports are one trial (parent entries, shared registrations)
 
     def related_to(self, study_id: str) -> list[RelatedStudy]:
         """The study's related studies, best first: the ones its entry names (either way round), then the ones
@@ -97,7 +107,8 @@ def link_studies(studies: Iterable[Study], limit: int = RELATED_LIMIT, window: i
     by_tag = {facet: dict(terms) for facet, terms in by_tag.items()}
     by_id = {study.id: study for study in ordered}
     relatedness = Relatedness(ordered, tags, by_id, limit, window)
-    return Links(studies=ordered, by_id=by_id, by_tag=by_tag, relatedness=relatedness)
+    trials = group_trials(ordered, {s.id: parent_id(s.design.parent) for s in ordered if parent_id(s.design.parent)})
+    return Links(studies=ordered, by_id=by_id, by_tag=by_tag, relatedness=relatedness, trials=trials)
 
 
 class Relatedness:

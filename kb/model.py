@@ -22,7 +22,8 @@ from pathlib import Path
 from typing import Any
 
 CERTAINTY_ORDER = ["high", "moderate", "low", "very-low"]
-FACETS = ["mechanisms", "substances", "conditions", "designs", "settings"]
+FACETS = ["mechanisms", "substances", "conditions", "designs", "settings", "outcomes"]
+COMPARISONS = ["placebo", "active", "waitlist", "usual-care", "dose-comparison", "within-group", "other"]
 
 
 @dataclass(frozen=True)
@@ -97,6 +98,7 @@ class Effect:
     value: float
     ci: tuple[float, float] | None = None
     label: str | None = None
+    comparison: str | None = None  # one of COMPARISONS
 
 
 @dataclass(frozen=True)
@@ -105,10 +107,29 @@ class Finding:
     direction: str
     summary: str
     measure: str | None = None
+    domain: str | None = None  # a term of the outcomes facet
     main: bool = False
     effect: Effect | None = None
     p: str | None = None
     timepoint: str | None = None
+    source: str | None = None  # where the figures come from: Abstract, Table 2
+
+
+@dataclass(frozen=True)
+class ArmCount:
+    """How many people in one arm (a label of `sample.arms`) had an event."""
+
+    arm: str
+    n: int
+
+
+@dataclass(frozen=True)
+class Safety:
+    summary: str
+    serious_adverse_events: list[ArmCount] = field(default_factory=list)
+    discontinuations: list[ArmCount] = field(default_factory=list)  # stopped because of adverse events
+    common_adverse_events: list[str] = field(default_factory=list)
+    source: str | None = None
 
 
 @dataclass(frozen=True)
@@ -175,6 +196,7 @@ class Study:
     record: RecordDates
     related: list[str]
     notices: list[Notice]
+    safety: Safety | None = None
 
     @property
     def settings(self) -> list[str]:
@@ -190,6 +212,8 @@ class Study:
             return [self.design.type]
         if facet == "settings":
             return self.settings
+        if facet == "outcomes":
+            return list(dict.fromkeys(f.domain for f in self.findings if f.domain))
         return list(getattr(self, facet))
 
 
@@ -258,6 +282,7 @@ def effect_from_dict(data: dict | None) -> Effect | None:
         value=float(data["value"]),
         ci=(float(ci[0]), float(ci[1])) if ci else None,
         label=data.get("label"),
+        comparison=data.get("comparison"),
     )
 
 
@@ -267,10 +292,28 @@ def finding_from_dict(data: dict) -> Finding:
         direction=data["direction"],
         summary=data["summary"],
         measure=data.get("measure"),
+        domain=data.get("domain"),
         main=bool(data.get("main", False)),
         effect=effect_from_dict(data.get("effect")),
         p=_text(data.get("p")),
         timepoint=data.get("timepoint"),
+        source=data.get("source"),
+    )
+
+
+def safety_from_dict(data: dict | None) -> Safety | None:
+    if data is None:
+        return None
+
+    def counts(key: str) -> list[ArmCount]:
+        return [ArmCount(arm=item["arm"], n=item["n"]) for item in data.get(key, [])]
+
+    return Safety(
+        summary=data["summary"],
+        serious_adverse_events=counts("serious_adverse_events"),
+        discontinuations=counts("discontinuations"),
+        common_adverse_events=list(data.get("common_adverse_events", [])),
+        source=data.get("source"),
     )
 
 
@@ -313,4 +356,5 @@ def study_from_dict(data: dict, path: Path | str = "") -> Study:
             Notice(type=n["type"], doi=n.get("doi"), date=n.get("date"), note=n.get("note"))
             for n in data.get("notices", [])
         ],
+        safety=safety_from_dict(data.get("safety")),
     )

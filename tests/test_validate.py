@@ -120,6 +120,44 @@ BROKEN = [
     ("author without family", "{family: Example, given: Ada}", "{given: Ada}", "{given: Ada}", ["family"]),
     ("custom tag", "year: 2024", "year: !!python/object:os.system x", "year:", ["tag"]),
     ("second document", "  reviewed: 2026-02-01", "  reviewed: 2026-02-01\n---\nid: x", "---", ["document"]),
+    (
+        "unknown outcome domain",
+        "domain: depression-severity",
+        "domain: depresion-severity",
+        "domain:",
+        ["error", "unknown outcome tag", "did you mean 'depression-severity'"],
+    ),
+    ("unknown comparison", "comparison: placebo", "comparison: sham", "effect:", ["error", "placebo", "within-group"]),
+    ("NaN effect", "value: 0.8, ci", "value: .nan, ci", "effect:", ["error", "nan is not a plausible effect size"]),
+    ("infinite CI", "ci: [0.2, 1.4]", "ci: [0.2, .inf]", "effect:", ["error", "inf is not a plausible effect size"]),
+    (
+        "parent id missing",
+        "  duration_weeks: 8",
+        "  duration_weeks: 8\n  parent: exampel-2024-fixtur",
+        "parent:",
+        ["error", "no entry has the id 'exampel-2024-fixtur'"],
+    ),
+    (
+        "own parent",
+        "  duration_weeks: 8",
+        "  duration_weeks: 8\n  parent: example-2024-fixture",
+        "parent:",
+        ["own parent"],
+    ),
+    (
+        "safety arm unknown",
+        "  reviewed: 2026-02-01",
+        "  reviewed: 2026-02-01\nsafety:\n  summary: s\n  serious_adverse_events: [{arm: activ, n: 1}]",
+        "serious_adverse_events",
+        ["error", "no arm labelled 'activ'", "did you mean 'active'?"],
+    ),
+    (
+        "safety count above arm",
+        "  reviewed: 2026-02-01",
+        "  reviewed: 2026-02-01\nsafety:\n  summary: s\n  discontinuations: [{arm: placebo, n: 25}]",
+        "discontinuations",
+        ["error", "25 people in arm 'placebo', which has 20"],
+    ),
 ]
 
 
@@ -230,6 +268,45 @@ def test_named_paths_only_are_reported_but_whole_kb_is_checked(project: Path) ->
     result = run_kb(project, "validate", str(path))
     assert result.returncode == 0, result.stdout
     assert "example-2024-broken.yaml" not in result.stdout
+
+
+WARNED = [
+    # (case, old, new, needle, words): warnings, which fail only with --strict
+    ("effect without source", "    source: Table 2\n", "", "effect:", ["warning", "an effect without a source"]),
+    (
+        "improved with a negative SMD",
+        "value: 0.8, ci: [0.2, 1.4]",
+        "value: -0.8, ci: [-1.4, -0.2]",
+        "effect:",
+        ["warning", "direction is 'improved' but the cohen_d is negative (-0.8)", "flip the sign"],
+    ),
+]
+
+
+@pytest.mark.parametrize("case, old, new, needle, words", WARNED, ids=[case[0] for case in WARNED])
+def test_warning_fails_only_when_strict(project: Path, case: str, old: str, new: str, needle: str, words) -> None:
+    assert old in GOOD
+    text = GOOD.replace(old, new, 1)
+    write_entry(project, text)
+    assert run_kb(project, "validate").returncode == 0
+    assert_reported(
+        run_kb(project, "validate", "--strict"), "entries/example-2024-fixture.yaml", line_of(text, needle), *words
+    )
+
+
+def test_parents_that_form_a_cycle_are_refused(project: Path) -> None:
+    first = GOOD.replace("  duration_weeks: 8", "  duration_weeks: 8\n  parent: other-2024-fixture", 1)
+    second = GOOD.replace("id: example-2024-fixture", "id: other-2024-fixture").replace(
+        "  duration_weeks: 8", "  duration_weeks: 8\n  parent: example-2024-fixture", 1
+    )
+    second = second.replace("doi: 10.5555/kb.fixture.2024", "doi: 10.5555/kb.fixture.other").replace(
+        "title: A fictitious trial used by the test suite", "title: Another made-up record for parent cycles"
+    )
+    write_entry(project, first)
+    write_entry(project, second, name="other-2024-fixture")
+    result = run_kb(project, "validate")
+    row = assert_reported(result, "entries/example-2024-fixture.yaml", line_of(first, "parent:"), "error")
+    assert "parents form a cycle: example-2024-fixture -> other-2024-fixture -> example-2024-fixture" in row
 
 
 def test_missing_path_and_missing_vocabulary(project: Path) -> None:

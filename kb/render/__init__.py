@@ -25,6 +25,7 @@ from kb.render import exports, indexes
 from kb.render.common import CERTAINTY_LABELS, CERTAINTY_SYMBOLS, RowCache
 from kb.render.output import GENERATED_DIRS, DocsWriter, Output, WriteReport, Written, write_outputs
 from kb.render.study import study_page
+from kb.render.synthesis import synthesis_records
 from kb.render.templating import make_environment, render_template
 from kb.vocabulary import Vocabulary
 
@@ -106,7 +107,7 @@ def _render_pages(
     studies = [files for files, _ in rendered if files is not None]
     written = [done for _, job_written in rendered for done in job_written]
     rows.remember_references({files.id: files.reference for files in studies})
-    return written + writer.write(_reference_pages(renderer, links, rows, studies))
+    return written + writer.write(_reference_pages(renderer, links, vocabulary, rows, studies))
 
 
 Listing = tuple[str, ...]  # ("term", facet, slug), or a table of every study, such as ("studies",)
@@ -163,12 +164,14 @@ class _Listings:
         ]
 
 
-def _reference_pages(renderer: _Renderer, links: Links, rows: RowCache, studies: list[StudyFiles]) -> list[Output]:
+def _reference_pages(
+    renderer: _Renderer, links: Links, vocabulary: Vocabulary, rows: RowCache, studies: list[StudyFiles]
+) -> list[Output]:
     """The bibliography, the whole-list downloads and the feed: built from the formatted references."""
     groups = indexes.bibliography(links, rows)
     return [
         renderer.page("bibliography.md.j2", "bibliography/index.md", "../", groups=groups),
-        *_downloads(renderer, links, studies),
+        *_downloads(renderer, links, vocabulary, studies),
         renderer.page("feed.xml.j2", "feed.xml", "", feed=exports.feed(links, rows)),
     ]
 
@@ -185,7 +188,7 @@ def _study_files(
     return outputs, StudyFiles(study.id, page.bibtex, page.ris, csl_json, record_json, csv_line, page.reference)
 
 
-def _downloads(renderer: _Renderer, links: Links, studies: list[StudyFiles]) -> list[Output]:
+def _downloads(renderer: _Renderer, links: Links, vocabulary: Vocabulary, studies: list[StudyFiles]) -> list[Output]:
     """The whole-list downloads, joined from each study's part (as to_bibtex, to_ris and to_csl_json would write
     them for the whole list: formatting every reference twice would cost a tenth of the generation time)."""
     files = {
@@ -195,6 +198,7 @@ def _downloads(renderer: _Renderer, links: Links, studies: list[StudyFiles]) -> 
         "downloads/studies.json": exports.json_list([files.record_json for files in studies]),
         "downloads/studies.csv": exports.studies_csv([files.csv_line for files in studies]),
         "downloads/study.schema.json": resources.files("kb").joinpath("schema/study.schema.json").read_text("utf-8"),
+        "downloads/synthesis.json": exports.synthesis_json(synthesis_records(links, vocabulary)),
     }
     outputs = [Output(path, text.encode("utf-8")) for path, text in files.items()]
     sizes = {output.path.rsplit("/", 1)[1]: len(output.content) for output in outputs}

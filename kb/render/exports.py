@@ -20,7 +20,7 @@ from kb.render.common import RowCache, study_url
 
 CSV_COLUMNS = [
     "id", "url", "headline", "title", "authors", "year", "journal", "volume", "issue", "pages", "doi",
-    "design", "randomized", "blinding", "n", "substances", "conditions", "mechanisms", "settings",
+    "design", "randomized", "blinding", "n", "substances", "conditions", "mechanisms", "settings", "outcomes",
     "main_outcome", "main_direction", "certainty", "notices", "added", "reviewed",
 ]  # fmt: skip
 FEED_LIMIT = 50
@@ -174,3 +174,9 @@ def feed(links: Links, rows: RowCache) -> Feed:
     ]
     updated = max((e.updated for e in entries), default="1970-01-01")
     return Feed(f"urn:uuid:{uuid.uuid5(_FEED_NAMESPACE, 'feed')}", updated, entries)
+
+
+def synthesis_json(records: list[dict]) -> str:
+    """downloads/synthesis.json: a list of every outcome group of every term page (kb.render.synthesis), strict
+    JSON (a NaN would make it invalid, so none is allowed through)."""
+    return json.dumps(records, ensure_ascii=False, indent=1, allow_nan=False) + "\n"

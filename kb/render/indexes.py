@@ -23,6 +23,8 @@ from kb.render.common import (
     study_url,
     term_link,
 )
+from kb.render.safety import HarmsView, harms_view
+from kb.render.synthesis import OutcomeView, term_synthesis
 from kb.vocabulary import Term, Vocabulary
 
 # Rows and columns of an evidence matrix: the most-studied terms. A wider grid is unreadable (and at thousands of
@@ -42,8 +44,10 @@ class TermPage:
     broader_label: str | None  # shown without a link when the broader term has no studies (so no page)
     narrower: list[tuple[TermLink, int]]
     rows: list[StudyRow]
-    participants: int
+    participation: str  # "172 participants in 2 trials": each trial counted once (kb.synthesis)
     table_url: str  # the study table filtered to this term
+    synthesis: list[OutcomeView]  # the summary of findings, by outcome and comparison
+    harms: list[HarmsView]  # on substance pages: every study's reported harms
 
 
 @dataclass(frozen=True)
@@ -78,8 +82,10 @@ def term_page(facet: str, slug: str, links: Links, vocabulary: Vocabulary, rows:
         broader_label=vocabulary.term(facet, term.broader).label if term.broader else None,
         narrower=narrower,
         rows=rows.many(studies),
-        participants=sum(s.sample.n or 0 for s in studies),
+        participation=links.trials.participants(studies).text,
         table_url=table_url({facet: slug}),
+        synthesis=term_synthesis(facet, slug, studies, links, vocabulary, rows),
+        harms=[harms_view(s, rows) for s in studies if s.safety] if facet == "substances" else [],
     )
 
 
@@ -149,7 +155,8 @@ class Cell:
     row: TermLink
     column: TermLink
     count: int
-    participants: int
+    participants: int  # unique: each trial once
+    trials: int
     certainty: str
     certainty_label: str
     table_url: str  # the study table filtered to the cell's two terms: its list of studies
@@ -178,7 +185,7 @@ def evidence_matrix(row_facet: str, column_facet: str, links: Links, vocabulary:
     row_terms = _by_count(row_facet, links, vocabulary)
     column_terms = _by_count(column_facet, links, vocabulary)
     shown_rows, shown_columns = row_terms[:MATRIX_TERMS_LIMIT], column_terms[:MATRIX_TERMS_LIMIT]
-    cells = [[_cell(pairs.get((r.slug, c.slug)), r, c) for c in shown_columns] for r in shown_rows]
+    cells = [[_cell(pairs.get((r.slug, c.slug)), r, c, links) for c in shown_columns] for r in shown_rows]
     return Matrix(
         id=f"{row_facet}-{column_facet}",
         title=f"{vocabulary.facets[row_facet].label} × {vocabulary.facets[column_facet].label}",
@@ -198,15 +205,17 @@ def _by_count(facet: str, links: Links, vocabulary: Vocabulary) -> list[TermLink
     return [term_link(vocabulary, facet, slug) for slug in ordered]
 
 
-def _cell(studies: list[Study] | None, row: TermLink, column: TermLink) -> Cell | None:
+def _cell(studies: list[Study] | None, row: TermLink, column: TermLink, links: Links) -> Cell | None:
     if not studies:
         return None
     best = min(certainty_rank(s.evidence.certainty) for s in studies)
+    participation = links.trials.participants(studies)
     return Cell(
         row=row,
         column=column,
         count=len(studies),
-        participants=sum(s.sample.n or 0 for s in studies),
+        participants=participation.participants,
+        trials=participation.trials,
         certainty=CERTAINTY_ORDER[best],
         certainty_label=CERTAINTY_LABELS[CERTAINTY_ORDER[best]],
         table_url=table_url({row.facet: row.slug, column.facet: column.slug}),
@@ -247,16 +256,21 @@ def bibliography(links: Links, rows: RowCache) -> list[YearGroup]:
 @dataclass(frozen=True)
 class Stats:
     studies: int
-    participants: int
+    participants: int  # unique: each trial once
+    trials: int
+    participation: str  # "1,234 participants in 30 trials"
     terms: dict[str, int]  # facet -> terms in use
     recent: list[tuple[StudyRow, str]]  # newest additions with the date added
 
 
 def stats(links: Links, rows: RowCache) -> Stats:
     recent = sorted(links.studies, key=lambda s: (s.record.added, s.id), reverse=True)[:RECENT_LIMIT]
+    participation = links.trials.participants(links.studies)
     return Stats(
         studies=len(links.studies),
-        participants=sum(s.sample.n or 0 for s in links.studies),
+        participants=participation.participants,
+        trials=participation.trials,
+        participation=participation.text,
         terms={facet: len(terms) for facet, terms in links.by_tag.items()},
         recent=[(rows(s), s.record.added) for s in recent],
     )

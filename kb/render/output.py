@@ -34,6 +34,7 @@ GENERATED_DIRS = (
     "substances",
     "conditions",
     "designs",
+    "outcomes",
     "settings",
     "evidence",
     "bibliography",

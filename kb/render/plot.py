@@ -1,6 +1,7 @@
 """Forest plots: the geometry of an inline SVG for the effect sizes (with 95% CIs) a study reports.
 
-One plot per effect metric, since a Cohen's d and an odds ratio do not share an axis. Ratio metrics (odds,
+One plot per effect metric, since a Cohen's d and an odds ratio do not share an axis (the synthesis on term pages
+draws one per outcome, comparison and metric family, with the pooled estimate as a diamond). Ratio metrics (odds,
 risk and hazard ratios) use a log scale centred on 1, the others a linear scale around 0. Only findings with
 both a value and a confidence interval are drawn; the outcome table lists the rest.
 
@@ -34,24 +35,50 @@ METRIC_LABELS = {
     "r": "Correlation (r)",
 }
 
-WIDTH = 720
-LABEL_RIGHT = 270  # outcome labels end here (right-aligned)
-PLOT_LEFT, PLOT_RIGHT = 290, 560
-VALUE_LEFT = 575  # "0.91 [0.52, 1.30]" starts here
-TOP, ROW_HEIGHT, AXIS_SPACE = 34, 28, 44
-LABEL_CHARS = 42
+# A narrow, stacked layout: each row's label on its own line(s) above its interval, so the plot needs no label
+# column and stays readable at phone widths (the SVG scales to the column; 400 units keep text near 12 px at
+# 390 px). Labels wrap onto a second line instead of being cut short.
+WIDTH = 400
+PLOT_LEFT, PLOT_RIGHT = 8, 236
+VALUE_LEFT = 246  # "0.91 [0.52, 1.30]" starts here
+TOP, LINE_HEIGHT, BAR_HEIGHT, AXIS_SPACE = 26, 16, 22, 44
+LABEL_CHARS = 54  # per line, at the plot's 13-unit font
+LABEL_LINES = 2
 LOG_TICKS = [0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50, 100, 200, 500, 1000]
 
 
 @dataclass(frozen=True)
+class PlotItem:
+    """One interval to draw: a study's effect, or a pooled estimate (drawn as a diamond)."""
+
+    label: str
+    value: float
+    ci: tuple[float, float]
+    pooled: bool = False
+
+
+@dataclass(frozen=True)
+class LabelLine:
+    y: float
+    text: str
+
+
+@dataclass(frozen=True)
 class PlotRow:
-    label: str  # shortened to fit; `full_label` goes into the tooltip
+    label: str  # the label as shown (wrapped into `lines`); `full_label` goes into the tooltip
     full_label: str
+    lines: list[LabelLine]
     y: float
     x: float
     x_low: float
     x_high: float
     value_text: str
+    pooled: bool = False
+
+    @property
+    def diamond(self) -> str:
+        """The polygon of a pooled estimate: its CI wide, its point at the centre."""
+        return f"{self.x_low},{self.y} {self.x},{self.y - 7} {self.x_high},{self.y} {self.x},{self.y + 7}"
 
 
 @dataclass(frozen=True)
@@ -62,6 +89,7 @@ class Tick:
 
 @dataclass(frozen=True)
 class ForestPlot:
+    id: str
     metric: str
     title: str
     log_scale: bool
@@ -69,7 +97,6 @@ class ForestPlot:
     height: int
     plot_left: int
     plot_right: int
-    label_right: int
     value_left: int
     axis_y: float
     null_x: float | None  # the line of no effect, when it lies on the axis
@@ -78,42 +105,51 @@ class ForestPlot:
     description: str  # a text alternative for screen readers
 
 
-def forest_plots(findings: list[Finding]) -> list[ForestPlot]:
-    by_metric: dict[str, list[Finding]] = {}
+def forest_plots(findings: list[Finding], plot_id: str = "forest") -> list[ForestPlot]:
+    """A study's plots: one per metric, a row per finding with an interval."""
+    by_metric: dict[str, list[PlotItem]] = {}
     for finding in findings:
-        if finding.effect and finding.effect.ci:
-            by_metric.setdefault(finding.effect.metric, []).append(finding)
-    return [_plot(metric, group) for metric, group in by_metric.items()]
+        effect = finding.effect
+        if effect and effect.ci:
+            label = finding.outcome + (f" ({effect.label})" if effect.label else "")
+            by_metric.setdefault(effect.metric, []).append(PlotItem(label, effect.value, effect.ci))
+    return [forest_plot(metric, items, f"{plot_id}-{metric}") for metric, items in by_metric.items()]
 
 
 def effect_text(value: float, ci: tuple[float, float] | None) -> str:
     return f"{number(value)} [{number(ci[0])}, {number(ci[1])}]" if ci else number(value)
 
 
-def _plot(metric: str, findings: list[Finding]) -> ForestPlot:
+def forest_plot(metric: str, items: list[PlotItem], plot_id: str, title: str | None = None) -> ForestPlot:
+    """The geometry of one plot; `metric` decides the scale (log for ratios), `title` names the axis."""
     log_scale = metric in RATIO_METRICS
     null = 1.0 if log_scale else 0.0
-    points = [v for f in findings for v in (*f.effect.ci, f.effect.value)]
+    points = [v for item in items for v in (*item.ci, item.value)]
     scale = _LogScale(points, null) if log_scale else _LinearScale(points, null)
-    rows = []
-    for index, finding in enumerate(findings):
-        effect = finding.effect
-        label = finding.outcome + (f" ({effect.label})" if effect.label else "")
+    rows, y = [], TOP
+    for item in items:
+        wrapped = wrap_label(item.label)
+        lines = [LabelLine(y + LINE_HEIGHT * (i + 1) - 4, text) for i, text in enumerate(wrapped)]
+        y += LINE_HEIGHT * len(wrapped) + BAR_HEIGHT / 2
         rows.append(
             PlotRow(
-                label=_shorten(label),
-                full_label=label,
-                y=TOP + ROW_HEIGHT * index + ROW_HEIGHT / 2,
-                x=scale.x(effect.value),
-                x_low=scale.x(effect.ci[0]),
-                x_high=scale.x(effect.ci[1]),
-                value_text=effect_text(effect.value, effect.ci),
+                label=" ".join(wrapped),
+                full_label=item.label,
+                lines=lines,
+                y=y,
+                x=scale.x(item.value),
+                x_low=scale.x(item.ci[0]),
+                x_high=scale.x(item.ci[1]),
+                value_text=effect_text(item.value, item.ci),
+                pooled=item.pooled,
             )
         )
-    axis_y = TOP + ROW_HEIGHT * len(findings) + 6
-    title = METRIC_LABELS[metric]
+        y += BAR_HEIGHT / 2 + 4
+    axis_y = y + 4
+    title = title or METRIC_LABELS.get(metric, metric)
     described = "; ".join(f"{row.full_label}: {row.value_text}" for row in rows)
     return ForestPlot(
+        id=plot_id,
         metric=metric,
         title=title,
         log_scale=log_scale,
@@ -121,7 +157,6 @@ def _plot(metric: str, findings: list[Finding]) -> ForestPlot:
         height=round(axis_y + AXIS_SPACE),
         plot_left=PLOT_LEFT,
         plot_right=PLOT_RIGHT,
-        label_right=LABEL_RIGHT,
         value_left=VALUE_LEFT,
         axis_y=axis_y,
         null_x=scale.x(null),
@@ -133,8 +168,23 @@ def _plot(metric: str, findings: list[Finding]) -> ForestPlot:
     )
 
 
-def _shorten(label: str) -> str:
-    return label if len(label) <= LABEL_CHARS else label[: LABEL_CHARS - 1].rstrip() + "…"
+def wrap_label(label: str) -> list[str]:
+    """The label in lines of at most LABEL_CHARS, at word breaks; only a label longer than LABEL_LINES lines
+    is shortened (with an ellipsis; the tooltip and the text alternative keep it whole).
+
+    >>> wrap_label("PTSD symptom severity (CAPS-5), MDMA-assisted therapy vs placebo with therapy")
+    ['PTSD symptom severity (CAPS-5), MDMA-assisted therapy', 'vs placebo with therapy']
+    """
+    lines: list[str] = []
+    for word in label.split():
+        if lines and len(lines[-1]) + 1 + len(word) <= LABEL_CHARS:
+            lines[-1] += " " + word
+        else:
+            lines.append(word)
+    if len(lines) > LABEL_LINES:
+        lines = lines[:LABEL_LINES]
+        lines[-1] = lines[-1][: LABEL_CHARS - 1].rstrip() + "…"
+    return [line if len(line) <= LABEL_CHARS else line[: LABEL_CHARS - 1] + "…" for line in lines]
 
 
 class _LinearScale:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from markupsafe import Markup
 
+from kb.identifiers import parent_id
 from kb.link import TOPIC_FACETS, Links, RelatedStudy
 from kb.model import FACETS, Study
 from kb.references import Reference, bibtex_entry, to_entry, to_ris
@@ -27,9 +28,12 @@ from kb.render.common import (
     StudyRow,
     TermLink,
     number,
+    short_citation,
+    study_url,
     term_link,
 )
 from kb.render.plot import METRIC_LABELS, ForestPlot, effect_text, forest_plots
+from kb.render.safety import SafetyView, safety_view
 from kb.vocabulary import Vocabulary
 
 BLINDING_LABELS = {
@@ -76,6 +80,7 @@ class OutcomeRow:
     direction_label: str
     effect: str  # e.g. "Cohen's d 0.91 [0.52, 1.3]", empty when the paper gives no number we recorded
     p: str
+    source: str  # where the figures come from (Abstract, Table 2), empty when not recorded
 
 
 @dataclass(frozen=True)
@@ -145,6 +150,9 @@ class StudyPage:
     cite_files: list[CiteFile]
     tag_groups: list[TagGroup]
     related: list[RelatedView]
+    safety: SafetyView | None
+    parent: StudyRow | None  # the parent trial's entry, when design.parent names one
+    children: list[StudyRow]  # secondary analyses and follow-ups naming this entry as their parent
 
 
 def doi_url(doi: str | None) -> str | None:
@@ -166,7 +174,7 @@ def study_page(study: Study, links: Links, vocabulary: Vocabulary, rows: RowCach
         doi_url=doi_url(citation.doi),
         paper_url=citation.url,
         notices=[_notice(n) for n in study.notices],
-        design_rows=design_rows(study, vocabulary),
+        design_rows=design_rows(study, vocabulary, links),
         outcome_rows=[_outcome_row(f) for f in study.findings],
         plots=forest_plots(study.findings),
         applications=[
@@ -183,7 +191,15 @@ def study_page(study: Study, links: Links, vocabulary: Vocabulary, rows: RowCach
         ],
         tag_groups=_tag_groups(study, vocabulary),
         related=[_related_view(r, rows, vocabulary) for r in links.related_to(study.id)],
+        safety=safety_view(study),
+        parent=rows(links.by_id[parent]) if (parent := _parent_entry(study, links)) else None,
+        children=rows.many([links.by_id[child] for child in links.trials.children.get(study.id, [])]),
     )
+
+
+def _parent_entry(study: Study, links: Links) -> str | None:
+    parent = parent_id(study.design.parent)
+    return parent if parent in links.by_id and parent != study.id else None
 
 
 def _author_name(author) -> str:
@@ -206,7 +222,7 @@ def _notice(notice) -> NoticeView:
     return NoticeView(label, level, notice.date, notice.note, doi_url(notice.doi))
 
 
-def design_rows(study: Study, vocabulary: Vocabulary) -> list[Row]:
+def design_rows(study: Study, vocabulary: Vocabulary, links: Links | None = None) -> list[Row]:
     """The 'Study overview' table: only the facts the entry records, in a fixed order."""
     design, sample = study.design, study.sample
     rows = [Row("Design", "", term_link(vocabulary, "designs", design.type))]
@@ -240,7 +256,12 @@ def design_rows(study: Study, vocabulary: Vocabulary) -> list[Row]:
         rows.append(Row("Follow-up", design.follow_up))
     if design.registration:
         rows.append(Row("Registration", ", ".join(design.registration)))
-    if design.parent:
+    parent = _parent_entry(study, links) if links else None
+    if parent:
+        parent_study = links.by_id[parent]
+        label = f"{short_citation(parent_study.citation)}: {parent_study.headline}"
+        rows.append(Row("Parent trial", "", TermLink("studies", parent, label, study_url(parent))))
+    elif design.parent:
         rows.append(Row("Based on", design.parent))
     return rows
 
@@ -259,6 +280,7 @@ def _outcome_row(finding) -> OutcomeRow:
         direction_label=DIRECTION_LABELS[finding.direction],
         effect=effect_cell,
         p=_p_value(finding.p),
+        source=finding.source or "",
     )
 
 

@@ -11,6 +11,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from kb.identifiers import parent_id
 from kb.load import LoadedEntry, gc_paused, load_entry
 from kb.model import Study, study_from_dict
 from kb.parallel import map_chunks
@@ -78,9 +79,12 @@ def _validate_entries(
             checked.append(outcome)
     context = _load_quietly(set(map(Path, others)) - set(map(Path, paths)))
     known_ids = {_entry_id(c.entry) for c in checked + context} - {None}
+    parents = {_entry_id(c.entry): _parent(c.entry) for c in checked + context}
+    parents = {child: parent for child, parent in parents.items() if child and parent}
     for item in checked:
         if item.study is not None:
             item.problems += rules.check_related(item.entry, known_ids)
+            item.problems += rules.check_parent(item.entry, known_ids, parents)
     selected = {item.entry.path for item in checked}
     # the rest of the knowledge base first: a duplicate is reported on the entry being checked, not the old one
     keys = [_entry_key(item.entry) for item in context + checked]
@@ -116,6 +120,9 @@ def _for_cross_checks(entry: LoadedEntry) -> LoadedEntry:
     citation = entry.data.get("citation")
     if isinstance(citation, dict) and "doi" in citation:
         data["citation"] = {"doi": citation["doi"]}
+    design = entry.data.get("design")
+    if isinstance(design, dict) and "parent" in design:
+        data["design"] = {"parent": design["parent"]}
     return LoadedEntry(entry.path, entry.text, data)
 
 
@@ -151,6 +158,11 @@ def _load_quietly(paths: Iterable[Path]) -> list[_Checked]:
 
 def _entry_id(entry: LoadedEntry) -> str | None:
     return entry.data.get("id") if isinstance(entry.data, dict) else None
+
+
+def _parent(entry: LoadedEntry) -> str | None:
+    design = entry.data.get("design") if isinstance(entry.data, dict) else None
+    return parent_id(design.get("parent")) if isinstance(design, dict) else None
 
 
 def _entry_key(entry: LoadedEntry) -> EntryKey:

@@ -8,18 +8,20 @@ from __future__ import annotations
 
 import copy
 import datetime
+import math
 import re
 from collections.abc import Iterator
 from pathlib import Path
 
 from rapidfuzz import process
 
-from kb.identifiers import normalise_doi, strip_doi
+from kb.identifiers import normalise_doi, parent_id, strip_doi
 from kb.load import LoadedEntry
 from kb.problems import ERROR, WARNING, Problem
 from kb.vocabulary import Vocabulary
 
 RATIO_METRICS = {"odds_ratio", "risk_ratio", "hazard_ratio"}
+SMD_METRICS = {"cohen_d", "hedges_g", "smd"}  # standardised: positive favours the intervention
 EARLIEST_YEAR = 1900
 
 
@@ -34,7 +36,11 @@ def tag_places(data: dict) -> Iterator[tuple[str, tuple]]:
     places = [("designs", ("design", "type"))]
     for facet in ("mechanisms", "substances", "conditions"):
         places += [(facet, (facet, index)) for index in range(len(_list(data.get(facet))))]
-    for plural, key, facet in (("interventions", "substance", "substances"), ("applications", "setting", "settings")):
+    for plural, key, facet in (
+        ("interventions", "substance", "substances"),
+        ("applications", "setting", "settings"),
+        ("findings", "domain", "outcomes"),
+    ):
         places += [(facet, (plural, index, key)) for index in range(len(_list(data.get(plural))))]
     for facet, keys in places:
         if isinstance(_get(data, keys), str):
@@ -122,17 +128,60 @@ def check_numbers(entry: LoadedEntry) -> list[Problem]:
     for index, finding in enumerate(data["findings"]):
         if "effect" in finding:
             problems += _check_effect(entry, ("findings", index, "effect"), finding["effect"])
+            problems += _check_effect_reporting(entry, ("findings", index), finding)
         if isinstance(finding.get("p"), (int, float)) and not 0 <= finding["p"] <= 1:
             problems.append(_problem(entry, ("findings", index, "p"), ERROR, "p must be between 0 and 1"))
     problems += _check_pages(entry)
+    problems += _check_safety_arms(entry)
+    return problems
+
+
+def _check_effect_reporting(entry: LoadedEntry, keys: tuple, finding: dict) -> list[Problem]:
+    """Warnings a reviewer would raise: an effect nobody can trace, and an SMD whose sign contradicts the
+    direction (the sign convention: a positive SMD favours the intervention)."""
+    effect = finding["effect"]
+    problems = []
+    if "source" not in finding:
+        message = "an effect without a source: say where its figures come from"
+        problems.append(_problem(entry, (*keys, "effect"), WARNING, message, "add source: Abstract (or Table 2, p. 7)"))
+    if effect["metric"] in SMD_METRICS and finding["direction"] == "improved" and effect["value"] < 0:
+        message = f"direction is 'improved' but the {effect['metric']} is negative ({effect['value']})"
+        hint = "positive SMDs favour the intervention: flip the sign (and the CI) if the paper counts the other way"
+        problems.append(_problem(entry, (*keys, "effect", "value"), WARNING, message, hint))
+    return problems
+
+
+def _check_safety_arms(entry: LoadedEntry) -> list[Problem]:
+    """Harms are counted per arm of `sample.arms`: each label must be one of them, and no count above its n."""
+    safety = entry.data.get("safety") or {}
+    arms = {arm["label"]: arm["n"] for arm in (entry.data.get("sample") or {}).get("arms", [])}
+    problems = []
+    for key in ("serious_adverse_events", "discontinuations"):
+        for index, count in enumerate(safety.get(key, [])):
+            keys = ("safety", key, index)
+            if count["arm"] not in arms:
+                match = process.extractOne(count["arm"], list(arms), score_cutoff=70)
+                hint = f"did you mean '{match[0]}'?" if match else "use the labels of sample.arms (add the arms there)"
+                problems.append(_problem(entry, (*keys, "arm"), ERROR, f"no arm labelled '{count['arm']}'", hint))
+            elif count["n"] > arms[count["arm"]]:
+                message = f"{count['n']} people in arm '{count['arm']}', which has {arms[count['arm']]}"
+                problems.append(_problem(entry, (*keys, "n"), ERROR, message))
     return problems
 
 
 def _check_effect(entry: LoadedEntry, keys: tuple, effect: dict) -> list[Problem]:
     value, ci = effect["value"], effect.get("ci")
+    not_finite = [(k, v) for k, v in [("value", value), *((("ci", i), v) for i, v in enumerate(ci or []))]]
+    not_finite = [(k, v) for k, v in not_finite if not math.isfinite(v) or abs(v) > 1e6]
+    if not_finite:
+        where, bad = not_finite[0]
+        where = where if isinstance(where, tuple) else (where,)
+        return [_problem(entry, (*keys, *where), ERROR, f"{bad} is not a plausible effect size", "write the number")]
     problems = []
     if effect["metric"] in RATIO_METRICS and value <= 0:
         problems.append(_problem(entry, (*keys, "value"), ERROR, f"a {effect['metric']} must be above 0"))
+    if effect["metric"] in RATIO_METRICS and ci is not None and ci[0] <= 0:
+        problems.append(_problem(entry, (*keys, "ci", 0), ERROR, f"a {effect['metric']}'s CI must be above 0"))
     if ci is not None and not ci[0] <= value <= ci[1]:
         message = f"the 95% CI [{ci[0]}, {ci[1]}] does not contain the value {value}"
         hint = "write the CI as [lower, upper]" if ci[1] <= value <= ci[0] else "check the numbers in the paper"
@@ -176,6 +225,27 @@ def _parse_date(entry: LoadedEntry, keys: tuple, text: str, today: datetime.date
     if date.year < EARLIEST_YEAR:
         return None, _problem(entry, keys, ERROR, f"{text} is not plausible")
     return date, None
+
+
+def check_parent(entry: LoadedEntry, known_ids: set[str], parents: dict[str, str]) -> list[Problem]:
+    """`design.parent` given as an id must name another entry, and following parents must never come back."""
+    own_id = entry.data["id"]
+    parent = parent_id((entry.data.get("design") or {}).get("parent"))
+    keys = ("design", "parent")
+    if parent is None:
+        return []
+    if parent == own_id:
+        return [_problem(entry, keys, ERROR, "an entry cannot be its own parent")]
+    if parent not in known_ids:
+        match = process.extractOne(parent, sorted(known_ids - {own_id}), score_cutoff=70)
+        hint = f"did you mean '{match[0]}'?" if match else "name the parent trial in words if it has no entry"
+        return [_problem(entry, keys, ERROR, f"no entry has the id '{parent}'", hint)]
+    chain = [own_id, parent]
+    while chain[-1] in parents and chain[-1] != own_id and len(chain) <= len(parents) + 1:
+        chain.append(parents[chain[-1]])
+    if chain[-1] == own_id:
+        return [_problem(entry, keys, ERROR, f"parents form a cycle: {' -> '.join(chain)}")]
+    return []
 
 
 def check_related(entry: LoadedEntry, known_ids: set[str]) -> list[Problem]:
