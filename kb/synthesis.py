@@ -6,6 +6,8 @@ records, the way a Cochrane summary-of-findings table does:
 - **A trial counts once.** Reports of one trial (a secondary analysis or follow-up whose `design.parent` names
   its entry, or reports sharing a registration id) form one trial. Participant totals count each trial once:
   the largest n among its primary reports, or among its secondary reports when no primary report is in the set.
+  Reviews and pooled analyses (design `systematic-review`) add no participants: their trials are counted where
+  they have entries of their own.
 - **Grouped by outcome and comparison**: findings with a `domain` (a term of the outcomes facet), grouped by
   domain and by `effect.comparison`, with the studies, unique participants, effects, how consistent the
   directions are and the best certainty of evidence.
@@ -38,6 +40,9 @@ MIN_POOLED = 3
 CI_WIDTH_IN_SE = 3.92  # a 95% CI spans 2 x 1.96 standard errors (Cochrane Handbook 6.5.2.2)
 SMD_METRICS = ("cohen_d", "hedges_g", "smd")
 RATIO_METRICS = ("odds_ratio", "risk_ratio", "hazard_ratio")
+# Reviews and pooled analyses report trials that have (or could have) entries of their own: they add no
+# participants, are no trial of their own, and never enter a pool (their trials would count twice).
+REVIEW_DESIGNS = ("systematic-review",)
 WITHDRAWN = ("retraction", "withdrawal")  # such a study is shown, flagged, and never pooled
 POOLING_METHOD = "DerSimonian-Laird random effects, 95% CI and prediction interval (exploratory)"
 
@@ -64,6 +69,8 @@ class Trials:
         set (a secondary analysis or follow-up adds none), or among its secondary ones if no primary is there."""
         by_trial: dict[str, list[Study]] = {}
         for study in studies:
+            if study.design.type in REVIEW_DESIGNS:
+                continue
             by_trial.setdefault(self.trial_of.get(study.id, study.id), []).append(study)
         total = 0
         for reports in by_trial.values():
@@ -147,9 +154,13 @@ def pool_effects(metric: str, effects: list[tuple[float, tuple[float, float]]], 
     errors = np.array([(scale(high) - scale(low)) / CI_WIDTH_IN_SE for _, (low, high) in effects])
     with np.errstate(divide="ignore", invalid="ignore"):  # identical effects: Q = 0, so I^2 is 0 (set below)
         result = combine_effects(values, errors**2, method_re="dl", use_t=False)
-    mean, se = float(result.mean_effect_re), float(result.sd_eff_w_re)
+    tau2 = float(result.tau2)
+    if tau2 > 0:
+        mean, se = float(result.mean_effect_re), float(result.sd_eff_w_re)
+    else:  # statsmodels leaves DL's tau^2 negative when Q < k - 1; DerSimonian & Laird truncate it at 0, and a
+        tau2 = 0.0  # random-effects model with no between-study variance is the fixed-effect one
+        mean, se = float(result.mean_effect_fe), float(result.sd_eff_w_fe)
     z = stats.norm.ppf(0.975)
-    tau2 = max(float(result.tau2), 0.0)
     k = len(effects)
     prediction = None
     if k >= 3:
@@ -186,7 +197,7 @@ class EffectRow:
         """An SMD or a ratio with its 95% CI, from a study that is not retracted or withdrawn."""
         family, ci = metric_family(self.metric), self.finding.effect.ci
         withdrawn = any(notice.type in WITHDRAWN for notice in self.study.notices)
-        if withdrawn or ci is None or not ci[0] < ci[1] or not (family == "smd" or family in RATIO_METRICS):
+        if withdrawn or self.study.design.type in REVIEW_DESIGNS or ci is None or not ci[0] < ci[1] or not (family == "smd" or family in RATIO_METRICS):
             return False
         return family == "smd" or ci[0] > 0  # an interval of zero width, or a ratio's down to 0, has no SE
 

@@ -38,11 +38,12 @@ def dersimonian_laird(values: list[float], ses: list[float]) -> dict:
 
 
 EFFECTS = [(0.5, (0.1, 0.9)), (0.8, (0.2, 1.4)), (1.2, (0.76, 1.64)), (0.3, (-0.2, 0.8))]
+SIMILAR = [(0.5, (0.1, 0.9)), (0.52, (0.12, 0.92)), (0.51, (0.11, 0.91))]  # Q < k - 1: tau^2 truncated at 0
 
 
-@pytest.mark.parametrize("k", [3, 4])
-def test_smd_pool_matches_an_independent_dersimonian_laird(k):
-    effects = EFFECTS[:k]
+@pytest.mark.parametrize("effects", [EFFECTS[:3], EFFECTS, SIMILAR], ids=["k=3", "k=4", "Q<df"])
+def test_smd_pool_matches_an_independent_dersimonian_laird(effects):
+    k = len(effects)
     expected = dersimonian_laird([v for v, _ in effects], [(hi - lo) / 3.92 for _, (lo, hi) in effects])
     pooled = pool_effects("cohen_d", effects, [f"s{i}" for i in range(k)])
     assert pooled.metric == "smd" and pooled.k == k
@@ -74,7 +75,7 @@ def test_homogeneous_effects_give_no_heterogeneity():
 # --- studies built for the rules ---------------------------------------------------------------------------
 
 
-def study(study_id, n, effects=(), parent=None, registration=(), certainty="low", notices=()):
+def study(study_id, n, effects=(), parent=None, registration=(), certainty="low", notices=(), design_type="rct"):
     findings = [
         {
             "outcome": "Outcome",
@@ -89,7 +90,7 @@ def study(study_id, n, effects=(), parent=None, registration=(), certainty="low"
         }
         for domain, comparison, metric, value, ci in effects
     ] or [{"outcome": "Outcome", "direction": "improved", "summary": "s"}]
-    design = {"type": "randomized-controlled-trial", "registration": list(registration)}
+    design = {"type": design_type, "registration": list(registration)}
     if parent:
         design["parent"] = parent
     return study_from_dict(
@@ -128,6 +129,15 @@ def test_a_child_adds_no_participants_and_shared_registrations_count_once():
     assert trials.participants([first, second]).participants == 70  # the largest n of one trial
     assert trials.participants([parent, child, first, second]).text == "160 participants in 2 trials"
     assert trials.children == {"parent": ["child"]}
+
+
+def test_a_pooled_analysis_adds_no_participants_and_enters_no_pool():
+    trials = [study(name, 20, [smd(0.6)]) for name in ("a", "b")]
+    review = study("review", 103, [smd(0.8)], design_type="systematic-review")
+    studies = [*trials, review, study("c", 10, [smd(0.4)])]
+    assert trials_of(studies).participants(studies).text == "50 participants in 3 trials"
+    (group,) = outcome_groups(studies, trials_of(studies))
+    assert sorted(group.pooled[0].studies) == ["a", "b", "c"]
 
 
 def test_fewer_than_three_trials_are_not_pooled():
