@@ -196,8 +196,9 @@ class EffectRow:
     def poolable(self) -> bool:
         """An SMD or a ratio with its 95% CI, from a study that is not retracted or withdrawn."""
         family, ci = metric_family(self.metric), self.finding.effect.ci
-        withdrawn = any(notice.type in WITHDRAWN for notice in self.study.notices)
-        if withdrawn or self.study.design.type in REVIEW_DESIGNS or ci is None or not ci[0] < ci[1] or not (family == "smd" or family in RATIO_METRICS):
+        if family != "smd" and family not in RATIO_METRICS or ci is None or not ci[0] < ci[1]:
+            return False
+        if self.study.design.type in REVIEW_DESIGNS or any(n.type in WITHDRAWN for n in self.study.notices):
             return False
         return family == "smd" or ci[0] > 0  # an interval of zero width, or a ratio's down to 0, has no SE
 
