@@ -72,23 +72,33 @@ class Trials:
             if study.design.type in REVIEW_DESIGNS:
                 continue
             by_trial.setdefault(self.trial_of.get(study.id, study.id), []).append(study)
-        total = 0
+        total = unsized = 0
         for reports in by_trial.values():
             primary = [s for s in reports if s.id not in self.secondary] or reports
-            total += max((s.sample.n or 0 for s in primary), default=0)
-        return Participation(total, len(by_trial))
+            sizes = [s.sample.n for s in primary if s.sample.n is not None]
+            total += max(sizes, default=0)
+            unsized += not sizes
+        return Participation(total, len(by_trial), unsized)
 
 
 @dataclass(frozen=True)
 class Participation:
     participants: int
     trials: int
+    unsized: int = 0  # trials whose reports give no n
 
     @property
     def text(self) -> str:
-        """'172 participants in 2 trials'"""
+        """'172 participants in 2 trials', and how many trials report no size.
+
+        >>> Participation(172, 3, 1).text
+        '172 participants in 3 trials (1 without a reported size)'
+        """
+        trials = f"{self.trials:,} trial{'' if self.trials == 1 else 's'}"
+        if self.unsized == self.trials and self.trials:
+            return f"{trials}, size not reported"
         people = f"{self.participants:,} participant{'' if self.participants == 1 else 's'}"
-        return f"{people} in {self.trials:,} trial{'' if self.trials == 1 else 's'}"
+        return f"{people} in {trials}" + (f" ({self.unsized:,} without a reported size)" if self.unsized else "")
 
 
 def group_trials(studies: Iterable[Study], parent_of: dict[str, str]) -> Trials:

@@ -108,6 +108,7 @@ DESIGN_PHRASES = {
 CONTROLS = ["placebo", "active placebo", "waitlist", "treatment as usual", "low dose", "niacin"]
 SYLLABLES = _words("ka lo mi re su ta ve zo ri na pe do lu bi sa te xo fi gu ny")
 METRICS = ["cohen_d", "hedges_g", "smd", "mean_difference", "odds_ratio", "risk_ratio", "hazard_ratio", "r"]
+SMD_METRICS = ("cohen_d", "hedges_g", "smd")
 MEASURES = ["Synthetic Symptom Scale (SSS)", "Invented Wellbeing Index (IWI)", "Benchmark Mood Inventory (BMI-S)"]
 TIMEPOINTS = ["end of treatment", "4 weeks", "12 weeks", "6 months", "12 months"]
 
@@ -376,8 +377,13 @@ class EntryWriter:
             "summary": self._prose("discussion", words, 1, 2),
         }
         if rng.random() < 0.5:
-            finding["effect"] = self._effect()
+            finding["effect"] = effect = self._effect()
             finding["p"] = rng.choice(["<0.001", 0.002, 0.01, 0.03, 0.2])
+            finding["source"] = "Table 2"
+            if finding["direction"] == "improved" and effect["metric"] in SMD_METRICS and effect["value"] < 0:
+                effect["value"] = -effect["value"]  # the sign convention: a positive SMD favours the treatment
+                if "ci" in effect:
+                    effect["ci"] = [-effect["ci"][1], -effect["ci"][0]]
         if rng.random() < 0.4:
             finding["timepoint"] = rng.choice(TIMEPOINTS)
         return finding

@@ -125,10 +125,16 @@ def test_only_effects_with_intervals_are_plotted_one_plot_per_metric():
     assert [plot.metric for plot in forest_plots(findings)] == ["hedges_g", "risk_ratio"]
 
 
-def test_long_outcome_labels_are_shortened_but_kept_for_the_tooltip():
+def test_long_outcome_labels_wrap_onto_a_second_line_and_only_longer_ones_are_shortened():
     (plot,) = forest_plots([finding("smd", 0.2, (0.1, 0.3), outcome="A very long outcome name " * 4)])
-    assert len(plot.rows[0].label) <= 42 and plot.rows[0].label.endswith("…")
-    assert plot.rows[0].full_label.startswith("A very long outcome name A very")
+    lines = [line.text for line in plot.rows[0].lines]
+    assert len(lines) == 2 and all(len(line) <= 54 for line in lines) and not lines[-1].endswith("…")
+    assert " ".join(lines) == ("A very long outcome name " * 4).strip()  # nothing cut
+    assert lines[1].startswith("very long")  # lines break between words
+    (plot,) = forest_plots([finding("smd", 0.2, (0.1, 0.3), outcome="A very long outcome name " * 8)])
+    assert len(plot.rows[0].lines) == 2 and plot.rows[0].lines[-1].text.endswith("…")
+    assert plot.rows[0].full_label.startswith("A very long outcome name A very")  # whole in the tooltip
+    assert plot.rows[0].lines[1].y > plot.rows[0].lines[0].y
 
 
 # --- escaping ------------------------------------------------------------------------------------------------

@@ -25,9 +25,9 @@ COMPARISON_LABELS = {
     "dose-comparison": "one dose vs another",
     "within-group": "before vs after, same people",
     "other": "other comparison",
-    None: "no effect size recorded",
+    None: "not stated",
 }
-FAMILY_LABELS = {"smd": "Standardised mean difference (Cohen's d, Hedges' g, SMD)", **METRIC_LABELS}
+FAMILY_LABELS = METRIC_LABELS  # a family is named after its metric; "smd" covers d, g and SMD
 
 
 @dataclass(frozen=True)
