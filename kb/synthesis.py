@@ -95,6 +95,8 @@ class Participation:
         '172 participants in 3 trials (1 without a reported size)'
         """
         trials = f"{self.trials:,} trial{'' if self.trials == 1 else 's'}"
+        if not self.trials:
+            return "no trial of its own (reviews and pooled analyses only)"
         if self.unsized == self.trials and self.trials:
             return f"{trials}, size not reported"
         people = f"{self.participants:,} participant{'' if self.participants == 1 else 's'}"
@@ -299,13 +301,17 @@ def _preference(row: EffectRow, trials: Trials) -> tuple:
 
 
 def consistency(directions: Counter) -> str:
-    """How consistent the findings' directions are, in words: 'all 3 improved', '2 of 3 improved'.
+    """How consistent the findings' directions are, in words (a study may report several findings).
 
     >>> consistency(Counter({"improved": 2, "no-difference": 1}))
-    '2 of 3 improved'
+    '2 of 3 findings improved'
+    >>> consistency(Counter({"no-difference": 1}))
+    '1 finding: no-difference'
     """
     total = sum(directions.values())
     direction, count = directions.most_common(1)[0]
+    if total == 1:
+        return f"1 finding: {direction}"
     if count == total:
-        return f"all {total} {direction}" if total > 1 else direction
-    return f"{count} of {total} {direction}"
+        return f"all {total} findings {direction}"
+    return f"{count} of {total} findings {direction}"

@@ -84,7 +84,7 @@ def test_term_page_counts_each_trial_once_and_shows_the_summary_of_findings(site
     assert cells[2] == "5"  # five reports
     assert cells[3] == "130 participants in 3 trials"  # 40 + 60 + 30
     assert cells[4].startswith("Pooled ") and "(3 trials, exploratory)" in cells[4]
-    assert cells[5] == "all 5 improved"
+    assert cells[5] == "all 5 findings improved"
     assert "Moderate" in cells[6]
 
 
@@ -124,7 +124,9 @@ def test_every_study_page_has_a_safety_section_and_substance_pages_gather_harms(
 
 def test_home_page_and_matrix_count_trials(site):
     home = text_of(article(page(site, "")))
-    assert re.search(r"[\d,]+ participants in \d+ trials \(each trial counted once", home)
+    assert re.search(
+        r"[\d,]+ participants in \d+ trials( \(\d+ without a reported size\))? \(each trial counted once", home
+    )
     matrix = article(page(site, "evidence"))
     cell = re.search(
         r'<a href="../studies/\?substances=ketamine&amp;conditions=healthy-volunteers".*?</a>', matrix, re.S
