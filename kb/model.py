@@ -56,6 +56,7 @@ class Citation:
     doi: str | None = None
     url: str | None = None
     pmid: str | None = None
+    thesis_type: str | None = None  # doctoral | masters
 
 
 @dataclass(frozen=True)
@@ -248,6 +249,7 @@ def citation_from_dict(data: dict, title: str) -> Citation:
         doi=data.get("doi"),
         url=data.get("url"),
         pmid=_text(data.get("pmid")),
+        thesis_type=data.get("thesis_type"),
     )
 
 

@@ -32,7 +32,7 @@ NOT_COPIED = {".git", ".venv", "site", ".cache", "tests", "kb", "build", "dist",
 SEED_REFERENCE = (
     "Agin-Liebes, G., Zeifman, R. J., & Mitchell, J. M. (2025). Self-compassion mediates treatment effects in "
     "MDMA-assisted therapy for posttraumatic stress disorder. European Journal of Psychotraumatology, 16(1), "
-    "2485513. https://doi.org/10.1080/20008066.2025.2485513"
+    "Article 2485513. https://doi.org/10.1080/20008066.2025.2485513"
 )
 
 _built: dict[str, Path] = {}

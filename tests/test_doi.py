@@ -282,6 +282,37 @@ def test_the_draft_has_the_schema_line_id_citation_and_no_abstract():
     assert "TODO" in draft.text
 
 
+@pytest.mark.parametrize(
+    "doi, expected",
+    [
+        (
+            DELPHI,
+            "Using and reporting the Delphi method for selecting healthcare quality indicators: A systematic review",
+        ),
+        (
+            MICE,
+            "Methylphenidate exposure induces dopamine neuron loss and activation of microglia in the basal ganglia"
+            " of mice",
+        ),
+    ],
+)
+def test_a_title_case_title_is_drafted_in_sentence_case(doi, expected):
+    """Crossref sends these titles in Title Case; APA references want sentence case. 'Delphi' is a name the
+    proposal cannot know, so the draft tells the reviewer to put names back."""
+    work = crossref_work(doi)
+    draft = make_draft(work, citation_from_work(work), today=datetime.date(2026, 6, 1))
+    data = load_text(draft.text, "draft.yaml").data
+    assert data["title"].replace("delphi", "Delphi") == expected
+    assert "# CHECK: the title was in Title Case and is drafted in sentence case: put back proper names" in draft.text
+
+
+def test_a_sentence_case_title_is_drafted_as_it_is():
+    work = crossref_work(ESMO)
+    draft = make_draft(work, citation_from_work(work), today=datetime.date(2026, 6, 1))
+    assert load_text(draft.text, "draft.yaml").data["title"] == citation_from_work(work).title
+    assert "Title Case" not in draft.text
+
+
 FILLED = {
     "headline": "Plain headline",
     "design": {"type": "randomized-controlled-trial"},

@@ -22,12 +22,12 @@ SEED_TITLE = "Self-compassion mediates treatment effects in MDMA-assisted therap
 SEED_TEXT = (
     "Agin-Liebes, G., Zeifman, R. J., & Mitchell, J. M. (2025). Self-compassion mediates treatment effects in "
     "MDMA-assisted therapy for posttraumatic stress disorder. European Journal of Psychotraumatology, 16(1), "
-    "2485513. https://doi.org/10.1080/20008066.2025.2485513"
+    "Article 2485513. https://doi.org/10.1080/20008066.2025.2485513"
 )
 SEED_HTML = (
     "Agin-Liebes, G., Zeifman, R. J., &amp; Mitchell, J. M. (2025). Self-compassion mediates treatment effects in "
     "MDMA-assisted therapy for posttraumatic stress disorder. <em>European Journal of Psychotraumatology</em>, "
-    '<em>16</em>(1), 2485513. <a href="https://doi.org/10.1080/20008066.2025.2485513">'
+    '<em>16</em>(1), Article 2485513. <a href="https://doi.org/10.1080/20008066.2025.2485513">'
     "https://doi.org/10.1080/20008066.2025.2485513</a>"
 )
 
@@ -206,7 +206,7 @@ def test_page_range_takes_an_en_dash():
 
 def test_article_number_instead_of_pages():
     text = format_reference(article([person("Smith", "Jane")], article_number="e0172492")).text
-    assert text.endswith("Journal of Trials, 12(3), e0172492.")
+    assert text.endswith("Journal of Trials, 12(3), Article e0172492.")  # APA 7, 9.27
 
 
 def test_missing_issue():
@@ -396,12 +396,50 @@ def test_chapter_without_editors_or_pages():
             "Smith, J. (2020). Ketamine and grief [Thesis, University of Toronto]. https://hdl.handle.net/1",
             "Smith, J. (2020). <em>Ketamine and grief</em> [Thesis, University of Toronto]. <a href=",
         ),
+        (
+            "thesis",
+            {"title": "Ketamine and grief", "publisher": "University of Toronto", "thesis_type": "doctoral"},
+            "Smith, J. (2020). Ketamine and grief [Doctoral dissertation, University of Toronto].",
+            "Smith, J. (2020). <em>Ketamine and grief</em> [Doctoral dissertation, University of Toronto].",
+        ),
+        (
+            "thesis",
+            {"title": "Ketamine and grief: a study", "publisher": "McGill University", "thesis_type": "masters"},
+            "Smith, J. (2020). Ketamine and grief: A study [Master's thesis, McGill University].",
+            "Smith, J. (2020). <em>Ketamine and grief: A study</em> [Master's thesis, McGill University].",
+        ),
     ],
 )
 def test_book_report_preprint_and_thesis_have_italic_titles(kind, fields, text, html_start):
     ref = format_reference(Citation(type=kind, authors=[person("Smith", "Jane")], year=2020, **fields))
     assert ref.text == text
     assert ref.html.startswith(html_start)
+
+
+def test_a_capital_follows_a_colon_in_the_reference_title():
+    text = format_reference(article([person("Smith", "Jane")], title="MDMA for PTSD: a randomized trial")).text
+    assert "MDMA for PTSD: A randomized trial." in text
+
+
+def test_same_authors_same_year_take_a_and_b_by_title_in_reference_and_citation():
+    from kb.references import year_suffixes
+    from kb.render.common import short_citation
+
+    griffiths = [person("Griffiths", "Roland R."), person("Johnson", "Matthew W.")]
+    works = {
+        "later": article(griffiths, year=2016, title="Psilocybin produces substantial decreases"),
+        "earlier": article(griffiths, year=2016, title="A mystical experience questionnaire"),  # "A" is ignored
+        "other-year": article(griffiths, year=2017, title="Another"),
+        "other-authors": article([person("Griffiths", "Roland R.")], year=2016, title="Alone"),
+    }
+    suffixes = year_suffixes(works)
+    assert suffixes == {"earlier": "a", "later": "b"}
+    assert format_reference(works["earlier"], year_suffix="a").text.startswith(
+        "Griffiths, R. R., & Johnson, M. W. (2016a)."
+    )
+    assert short_citation(works["later"], suffixes["later"]) == "Griffiths & Johnson, 2016b"
+    undated = article(griffiths, year=None)
+    assert format_reference(undated, year_suffix="a").text.startswith("Griffiths, R. R., & Johnson, M. W. (n.d.-a).")
 
 
 def test_sort_key_orders_by_author_then_year_with_n_d_first():

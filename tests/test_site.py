@@ -96,7 +96,7 @@ def test_seed_reference_is_exact_apa(site):
     content = article(page(site, f"studies/{SEED_ID}"))
     reference = re.search(r'<p class="kb-reference">(.*?)</p>', content, re.S).group(1)
     assert text_of(reference) == SEED_REFERENCE
-    assert "<em>European Journal of Psychotraumatology</em>, <em>16</em>(1), 2485513." in reference
+    assert "<em>European Journal of Psychotraumatology</em>, <em>16</em>(1), Article 2485513." in reference
     assert '<a href="https://doi.org/10.1080/20008066.2025.2485513">' in reference
 
 
@@ -274,14 +274,15 @@ def test_study_table_has_every_study_with_filter_data(site, studies):
     assert int(mdma_option.group(1)) == sum("mdma" in s.substances for s in studies.values())
 
 
-def test_bibliography_is_grouped_by_year_newest_first(site, studies):
+def test_bibliography_is_alphabetical_by_first_author(site, studies):
     content = article(page(site, "bibliography"))
-    years = re.findall(r'<h2 id="year-([a-z0-9-]+)"', content)
-    dated = [int(y) for y in years if y.isdigit()]
-    assert dated == sorted(dated, reverse=True) and years[-1] == "no-date"
-    assert set(dated) == {s.citation.year for s in studies.values() if s.citation.year}
+    items = re.findall(r'<span class="kb-reference">(.*?)</span> <a class="kb-summary-link"', content, re.S)
+    assert len(items) == len(studies)
+    first_authors = [text_of(item).split(",")[0].casefold() for item in items]
+    assert first_authors == sorted(first_authors)  # APA 9.44: by the first author's family name
+    letters = [letter for letter in re.findall(r'<h2 id="letter-([a-z]+)"', content) if letter != "other"]
+    assert letters == sorted(letters) and {"a", "g", "m"} <= set(letters)
     assert SEED_REFERENCE in text_of(content)
-    assert content.count('class="kb-summary-link"') == len(studies)
 
 
 def test_home_page_counts_studies_and_links_the_feed(site, studies):

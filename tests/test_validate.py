@@ -272,6 +272,13 @@ def test_named_paths_only_are_reported_but_whole_kb_is_checked(project: Path) ->
 
 WARNED = [
     # (case, old, new, needle, words): warnings, which fail only with --strict
+    (
+        "title in Title Case",
+        "title: A fictitious trial used by the test suite",
+        "title: 'MDMA-Assisted Therapy for Severe PTSD in Veterans: A Randomized Trial'",
+        "title:",
+        ["warning", "Title Case", "write: MDMA-assisted therapy for severe PTSD in veterans: A randomized trial"],
+    ),
     ("effect without source", "    source: Table 2\n", "", "effect:", ["warning", "an effect without a source"]),
     (
         "improved with a negative SMD",

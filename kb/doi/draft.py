@@ -31,6 +31,7 @@ from kb.doi.fetch import Work
 from kb.identifiers import normalise_doi
 from kb.load import load_entry
 from kb.problems import ProblemError
+from kb.references.titles import is_title_case, sentence_case
 from kb.validate.corpus import TITLE_SIMILARITY
 from kb.vocabulary import Vocabulary
 
@@ -89,6 +90,10 @@ def make_draft(
     citation = cited.citation
     entry_id = entry_id or suggest_id(citation["authors"], citation.get("year"), cited.title)
     today = today or datetime.date.today()
+    title, notes = cited.title, list(cited.notes)
+    if title and is_title_case(title):  # APA and reference managers expect sentence case
+        title = sentence_case(title)
+        notes.append("the title was in Title Case and is drafted in sentence case: put back proper names")
     lines = [
         "# yaml-language-server: $schema=../kb/schema/study.schema.json",
         f"# Draft made by `kb new` on {today.isoformat()} from {work.source}'s record of https://doi.org/{work.doi}",
@@ -96,9 +101,9 @@ def make_draft(
         "# write from the paper, in your own words (never copy the abstract; leave out numbers it does not report).",
         "# `kb validate` rejects this file until every TODO value (null or []) is replaced; delete the lines marked",
         '# "or delete" when the paper gives nothing for them.',
-        *(f"# CHECK: {note}" for note in cited.notes),
+        *(f"# CHECK: {note}" for note in notes),
         f"id: {entry_id}",
-        _field("title", cited.title, "TODO: the title exactly as published (the record has none)"),
+        _field("title", title, "TODO: the title exactly as published (the record has none)"),
         "headline: null  # TODO: a plain-language title for practitioners",
         "citation:",
         *_citation_lines(citation, cited.kind, work.source),

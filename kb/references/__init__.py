@@ -19,7 +19,7 @@ Example:
     van der Kolk, B. A., & Roy, J.-P. (2024). A trial. Journal of Trials, 3, 10–20. https://doi.org/10.1000/xyz
 """
 
-from kb.references.apa import APAStyle, Reference, format_reference, sort_key
+from kb.references.apa import APAStyle, Reference, format_reference, sort_key, year_suffixes
 from kb.references.exports import bibtex_entry, to_bibtex, to_csl_json, to_ris
 from kb.references.fields import to_entry
 
@@ -28,6 +28,7 @@ __all__ = [
     "bibtex_entry",
     "Reference",
     "format_reference",
+    "year_suffixes",
     "sort_key",
     "to_bibtex",
     "to_csl_json",

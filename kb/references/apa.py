@@ -39,6 +39,7 @@ from pybtex.style.template import (
 
 from kb.model import Citation
 from kb.references.fields import organisation_name, to_entry
+from kb.references.titles import capitalise_after_colon
 
 APA_MAX_AUTHORS = 20  # APA 7 lists up to 20; beyond that the first 19, an ellipsis and the last
 DOI_RESOLVER = "https://doi.org/"
@@ -138,9 +139,9 @@ def doi_text(value: str) -> str:
 
 
 authors = sentence[apa_names("author")]
-date = join["(", first_of[optional_field("year", raw=True), "n.d."], ")."]
-title = sentence[field("title", raw=True)]
-italic_title = tag("em")[field("title", raw=True)]
+date = join["(", first_of[optional_field("year", raw=True), "n.d."], optional_field("year_suffix", raw=True), ")."]
+title = sentence[field("title", raw=True, apply_func=capitalise_after_colon)]
+italic_title = tag("em")[field("title", raw=True, apply_func=capitalise_after_colon)]
 link = first_of[
     optional[href(field("doi", raw=True, apply_func=doi_link))[field("doi", raw=True, apply_func=doi_text)]],
     optional[href(field("url", raw=True))[field("url", raw=True)]],
@@ -148,7 +149,9 @@ link = first_of[
 journal_source = sentence[
     optional[tag("em")[field("journal", raw=True)]],
     join[optional[tag("em")[field("volume", raw=True)]], optional["(", field("number", raw=True), ")"]],
-    first_of[optional[field("pages", raw=True, apply_func=en_dash)], optional_field("eid", raw=True)],
+    first_of[
+        optional[field("pages", raw=True, apply_func=en_dash)], optional[join["Article ", field("eid", raw=True)]]
+    ],
 ]
 
 
@@ -184,7 +187,8 @@ class APAStyle(BaseStyle):
         return words[authors, date, sentence[italic_title], self._publisher(e, "institution"), link]
 
     def get_thesis_template(self, e):
-        kind = join["[", join(sep=", ")["Thesis", optional_field("school", raw=True)], "]"]
+        degree = first_of[optional_field("type", raw=True), "Thesis"]  # Doctoral dissertation, Master's thesis
+        kind = join["[", join(sep=", ")[degree, optional_field("school", raw=True)], "]"]
         return words[authors, date, sentence[words[italic_title, kind]], link]
 
     def get_misc_template(self, e):
@@ -227,9 +231,10 @@ _STYLE = APAStyle()
 _TEXT, _HTML, _MARKDOWN = plaintext_backend.Backend(), HTMLBackend(), MarkdownBackend()
 
 
-def format_reference(citation: Citation, entry: Entry | None = None) -> Reference:
+def format_reference(citation: Citation, entry: Entry | None = None, year_suffix: str = "") -> Reference:
     """The APA 7 reference for a citation, as plain text, HTML and Markdown (`entry`: the citation's pybtex Entry,
-    when the caller has made it already, for its BibTeX).
+    when the caller has made it already, for its BibTeX; `year_suffix`: "a", "b" for the same authors' works of
+    one year, from `year_suffixes`).
 
     >>> from kb.model import Author, Citation
     >>> ref = format_reference(Citation(type="article", title="<b>5% & more</b>", authors=[Author(name="WHO")]))
@@ -238,8 +243,44 @@ def format_reference(citation: Citation, entry: Entry | None = None) -> Referenc
     >>> ref.html
     'WHO. (n.d.). &lt;b&gt;5% &amp; more&lt;/b&gt;.'
     """
-    text = _STYLE.format_entry("", entry or to_entry(citation)).text
+    entry = entry or to_entry(citation)
+    if year_suffix:  # a copy: the caller's entry also makes the BibTeX, whose year stays a number
+        entry = Entry(entry.type, fields={**entry.fields, "year_suffix": _suffix_text(citation, year_suffix)})
+        entry.persons = to_entry(citation).persons
+    text = _STYLE.format_entry("", entry).text
     return Reference(text=text.render(_TEXT), html=text.render(_HTML), markdown=text.render(_MARKDOWN))
+
+
+def _suffix_text(citation: Citation, suffix: str) -> str:
+    return f"-{suffix}" if citation.year is None else suffix  # (n.d.-a), (2016a)
+
+
+def year_suffixes(citations: dict[str, Citation]) -> dict[str, str]:
+    """'a', 'b', ... for works by the same authors (same names, same order) in the same year, in the order of
+    their titles (APA 7, 9.47), keyed by study id; other works get no entry.
+
+    >>> from kb.model import Author, Citation
+    >>> def work(title): return Citation("article", [Author("Griffiths", "R. R.")], title, year=2016)
+    >>> year_suffixes({"x": work("Psilocybin produces substantial..."), "y": work("Mystical experiences...")})
+    {'y': 'a', 'x': 'b'}
+    """
+    groups: dict[tuple, list[str]] = {}
+    for study_id, citation in citations.items():
+        authors = tuple(((a.name or a.family or "").casefold(), (a.given or "").casefold()) for a in citation.authors)
+        groups.setdefault((authors, citation.year), []).append(study_id)
+    suffixes = {}
+    for ids in groups.values():
+        if len(ids) > 1:
+            ids.sort(key=lambda i: (_title_key(citations[i].title), i))
+            suffixes.update(
+                {study_id: "abcdefghijklmnopqrstuvwxyz"[n % 26] * (1 + n // 26) for n, study_id in enumerate(ids)}
+            )
+    return suffixes
+
+
+def _title_key(title: str) -> str:
+    """APA orders by title ignoring a leading article."""
+    return re.sub(r"^(a|an|the)\s+", "", title.casefold())
 
 
 def sort_key(citation: Citation) -> tuple:

@@ -29,6 +29,7 @@ BIBTEX_TYPES = {
 }
 # BibTeX's name for "who published it" depends on the entry type.
 PUBLISHER_FIELDS = {"report": "institution", "thesis": "school"}
+THESIS_TYPES = {"doctoral": "Doctoral dissertation", "masters": "Master's thesis"}  # APA 7, 10.6
 _DASHES = re.compile(r"\s*[-\u2010\u2011\u2012\u2013\u2014]+\s*")
 
 
@@ -133,6 +134,7 @@ def to_entry(citation: Citation) -> Entry:
         "url": clean(citation.url),
         "pmid": clean(citation.pmid),
         "note": "Preprint" if citation.type == "preprint" else None,
+        "type": THESIS_TYPES.get(citation.thesis_type) if citation.type == "thesis" else None,
     }
     persons = {"author": [_person(a) for a in citation.authors]}
     if citation.editors:

@@ -20,7 +20,7 @@ from kb.model import FACETS, Study
 from kb.parallel import map_chunks
 from kb.problems import ERROR, Problem, ProblemError, display_path
 from kb.project import Project
-from kb.references import Reference, to_csl_json
+from kb.references import Reference, to_csl_json, year_suffixes
 from kb.render import exports, indexes
 from kb.render.common import CERTAINTY_LABELS, CERTAINTY_SYMBOLS, RowCache
 from kb.render.output import GENERATED_DIRS, DocsWriter, Output, WriteReport, Written, write_outputs
@@ -76,7 +76,7 @@ def render_site(
     references, BibTeX, RIS, JSON records), so that no reference is formatted twice."""
     _check_reserved(links)
     renderer = _Renderer(project, site_name)
-    rows = RowCache(vocabulary)
+    rows = RowCache(vocabulary, year_suffixes({study.id: study.citation for study in links.studies}))
     writer = DocsWriter.open(project.docs_dir)
     try:
         written = _render_pages(renderer, links, vocabulary, rows, writer, progress)

@@ -69,8 +69,8 @@ def author_surname(author: Author) -> str:
     return " ".join((author.name or author.family or "").split())
 
 
-def short_citation(citation: Citation) -> str:
-    """APA in-text form: 'Mitchell et al., 2021', 'Roy & Lee, 2020', 'WHO, n.d.'."""
+def short_citation(citation: Citation, year_suffix: str = "") -> str:
+    """APA in-text form: 'Mitchell et al., 2021', 'Roy & Lee, 2020', 'WHO, n.d.', 'Griffiths et al., 2016a'."""
     names = [author_surname(a) for a in citation.authors]
     if len(names) == 1:
         who = names[0]
@@ -78,7 +78,12 @@ def short_citation(citation: Citation) -> str:
         who = f"{names[0]} & {names[1]}"
     else:
         who = f"{names[0]} et al."
-    return f"{who}, {citation.year if citation.year is not None else 'n.d.'}"
+    year = (
+        f"{citation.year}{year_suffix}"
+        if citation.year is not None
+        else "n.d." + (f"-{year_suffix}" if year_suffix else "")
+    )
+    return f"{who}, {year}"
 
 
 @dataclass(frozen=True)
@@ -109,7 +114,7 @@ class StudyRow:
         return " ".join(link.slug for link in links)
 
 
-def study_row(study: Study, vocabulary: Vocabulary) -> StudyRow:
+def study_row(study: Study, vocabulary: Vocabulary, year_suffix: str = "") -> StudyRow:
     main = study.main_finding
 
     def links(facet: str) -> list[TermLink]:
@@ -119,7 +124,7 @@ def study_row(study: Study, vocabulary: Vocabulary) -> StudyRow:
         id=study.id,
         url=study_url(study.id),
         headline=study.headline,
-        cite=short_citation(study.citation),
+        cite=short_citation(study.citation, year_suffix),
         year=study.citation.year,
         design=term_link(vocabulary, "designs", study.design.type),
         n=study.sample.n,
@@ -137,17 +142,19 @@ def study_row(study: Study, vocabulary: Vocabulary) -> StudyRow:
 
 
 class RowCache:
-    """Study rows are needed on many pages; build each once."""
+    """Study rows are needed on many pages; build each once. `year_suffixes` (kb.references.year_suffixes) tell
+    apart the same authors' works of one year, in the reference and in the in-text citation alike."""
 
-    def __init__(self, vocabulary: Vocabulary):
+    def __init__(self, vocabulary: Vocabulary, year_suffixes: dict[str, str] | None = None):
         self.vocabulary = vocabulary
+        self.year_suffixes = year_suffixes or {}
         self._rows: dict[str, StudyRow] = {}
         self._references: dict[str, Reference] = {}
 
     def __call__(self, study: Study) -> StudyRow:
         row = self._rows.get(study.id)
         if row is None:
-            row = self._rows[study.id] = study_row(study, self.vocabulary)
+            row = self._rows[study.id] = study_row(study, self.vocabulary, self.year_suffixes.get(study.id, ""))
         return row
 
     def many(self, studies: list[Study]) -> list[StudyRow]:
@@ -158,7 +165,8 @@ class RowCache:
         the study's pybtex Entry when the caller has made it already."""
         reference = self._references.get(study.id)
         if reference is None:
-            reference = self._references[study.id] = format_reference(study.citation, entry)
+            suffix = self.year_suffixes.get(study.id, "")
+            reference = self._references[study.id] = format_reference(study.citation, entry, suffix)
         return reference
 
     def remember_references(self, references: dict[str, Reference]) -> None:

@@ -232,25 +232,26 @@ class BibliographyItem:
 
 
 @dataclass(frozen=True)
-class YearGroup:
-    label: str
+class LetterGroup:
+    label: str  # the first letter of the first author's name
     anchor: str
     items: list[BibliographyItem]
 
 
-def bibliography(links: Links, rows: RowCache) -> list[YearGroup]:
-    """Newest year first, undated works last; APA order within a year."""
-    by_year: dict[int | None, list[Study]] = defaultdict(list)
-    for study in links.studies:
-        by_year[study.citation.year].append(study)
-    years = sorted((y for y in by_year if y is not None), reverse=True) + ([None] if None in by_year else [])
-    groups = []
-    for year in years:
-        studies = sorted(by_year[year], key=lambda s: sort_key(s.citation))
-        items = [BibliographyItem(study_url(s.id), Markup(rows.reference(s).html)) for s in studies]
-        label = str(year) if year is not None else "No date"
-        groups.append(YearGroup(label, f"year-{label.lower().replace(' ', '-')}", items))
-    return groups
+def bibliography(links: Links, rows: RowCache) -> list[LetterGroup]:
+    """Every reference in APA order (7, 9.44): by first author, then co-authors, then year (n.d. first); grouped
+    under the first author's initial so a reader can jump to a name."""
+    groups: dict[str, list[BibliographyItem]] = {}
+    for study in sorted(links.studies, key=lambda s: (sort_key(s.citation), s.id)):
+        first = study.citation.authors[0]
+        initial = ((first.name or first.family or "#").lstrip("'’\"(")[:1] or "#").upper()
+        initial = initial if initial.isalpha() else "#"
+        item = BibliographyItem(study_url(study.id), Markup(rows.reference(study).html))
+        groups.setdefault(initial, []).append(item)
+    return [
+        LetterGroup(label, f"letter-{label.lower() if label != '#' else 'other'}", items)
+        for label, items in groups.items()
+    ]
 
 
 @dataclass(frozen=True)

@@ -174,7 +174,7 @@ def study_page(study: Study, links: Links, vocabulary: Vocabulary, rows: RowCach
         doi_url=doi_url(citation.doi),
         paper_url=citation.url,
         notices=[_notice(n) for n in study.notices],
-        design_rows=design_rows(study, vocabulary, links),
+        design_rows=design_rows(study, vocabulary, links, rows),
         outcome_rows=[_outcome_row(f) for f in study.findings],
         plots=forest_plots(study.findings),
         applications=[
@@ -222,7 +222,9 @@ def _notice(notice) -> NoticeView:
     return NoticeView(label, level, notice.date, notice.note, doi_url(notice.doi))
 
 
-def design_rows(study: Study, vocabulary: Vocabulary, links: Links | None = None) -> list[Row]:
+def design_rows(
+    study: Study, vocabulary: Vocabulary, links: Links | None = None, row_cache: RowCache | None = None
+) -> list[Row]:
     """The 'Study overview' table: only the facts the entry records, in a fixed order."""
     design, sample = study.design, study.sample
     rows = [Row("Design", "", term_link(vocabulary, "designs", design.type))]
@@ -259,7 +261,8 @@ def design_rows(study: Study, vocabulary: Vocabulary, links: Links | None = None
     parent = _parent_entry(study, links) if links else None
     if parent:
         parent_study = links.by_id[parent]
-        label = f"{short_citation(parent_study.citation)}: {parent_study.headline}"
+        cite = row_cache(parent_study).cite if row_cache else short_citation(parent_study.citation)
+        label = f"{cite}: {parent_study.headline}"
         rows.append(Row("Parent trial", "", TermLink("studies", parent, label, study_url(parent))))
     elif design.parent:
         rows.append(Row("Based on", design.parent))

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from kb.link import Links
 from kb.model import Study
-from kb.render.common import CERTAINTY_LABELS, RowCache, StudyRow, TermLink, number, short_citation, term_link
+from kb.render.common import CERTAINTY_LABELS, RowCache, StudyRow, TermLink, number, term_link
 from kb.render.plot import METRIC_LABELS, ForestPlot, PlotItem, effect_text, forest_plot
 from kb.synthesis import OutcomeGroup, Pooled, consistency, outcome_groups
 from kb.vocabulary import Vocabulary
@@ -93,7 +93,7 @@ def _outcome_view(group: OutcomeGroup, vocabulary: Vocabulary, rows: RowCache) -
         consistency=consistency(group.directions),
         certainty=group.best_certainty,
         certainty_label=CERTAINTY_LABELS[group.best_certainty],
-        plots=_plots(group, anchor),
+        plots=_plots(group, anchor, rows),
     )
 
 
@@ -120,12 +120,12 @@ def _round(value: float, places: int = 2) -> str:
     return number(round(value, places))
 
 
-def _plots(group: OutcomeGroup, anchor: str) -> list[ForestPlot]:
+def _plots(group: OutcomeGroup, anchor: str, rows: RowCache) -> list[ForestPlot]:
     """One plot per metric family with intervals: a row per study effect, then the pooled diamond."""
     plots = []
     for family in group.families:
         items = [
-            PlotItem(f"{short_citation(row.study.citation)}: {row.finding.outcome}", *_value_ci(row))
+            PlotItem(f"{rows(row.study).cite}: {row.finding.outcome}", *_value_ci(row))
             for row in group.effects_of(family)
             if row.finding.effect.ci
         ]

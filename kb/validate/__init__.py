@@ -138,6 +138,7 @@ def _check_one(entry: LoadedEntry, path: Path, vocabulary: Vocabulary, today: da
     if structure:
         return _Checked(entry, None, sorted(problems + structure, key=lambda p: (p.line, p.col)))
     problems += rules.check_doi(entry)
+    problems += rules.check_title(entry)
     problems += rules.check_numbers(entry)
     problems += rules.check_dates(entry, today)
     return _Checked(entry, study_from_dict(data, path), problems)

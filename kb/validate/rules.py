@@ -18,6 +18,7 @@ from rapidfuzz import process
 from kb.identifiers import normalise_doi, parent_id, strip_doi
 from kb.load import LoadedEntry
 from kb.problems import ERROR, WARNING, Problem
+from kb.references.titles import is_title_case, sentence_case
 from kb.vocabulary import Vocabulary
 
 RATIO_METRICS = {"odds_ratio", "risk_ratio", "hazard_ratio"}
@@ -101,6 +102,16 @@ def check_id(entry: LoadedEntry, path: Path) -> list[Problem]:
             )
         ]
     return []
+
+
+def check_title(entry: LoadedEntry) -> list[Problem]:
+    """A Title Case title: APA 7 and reference managers expect sentence case (acronyms and names kept)."""
+    title = entry.data.get("title")
+    if not isinstance(title, str) or not is_title_case(title):
+        return []
+    message = "the title is in Title Case; APA references use sentence case"
+    hint = f"write: {sentence_case(title)} (keep proper names capitalised)"
+    return [_problem(entry, ("title",), WARNING, message, hint)]
 
 
 def check_doi(entry: LoadedEntry) -> list[Problem]:
