@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import os
+import stat
 from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +28,7 @@ import yaml
 from kb.problems import ERROR, Problem, ProblemError, display_path
 
 MAX_FILE_BYTES = 512 * 1024
+MAX_DEPTH = 20  # a record's deepest value sits five levels down; far deeper nesting is an attack or a slip
 TIMESTAMP_TAG = "tag:yaml.org,2002:timestamp"
 _BaseLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -238,18 +241,33 @@ def gc_frozen():
 
 
 def load_entry(path: Path | str) -> LoadedEntry:
-    """Read and parse one YAML file; raises `ProblemError` with a precise position when it cannot."""
+    """Read and parse one YAML file; raises `ProblemError` with a precise position when it cannot.
+
+    Only a regular file is read, and never more than MAX_FILE_BYTES of it: a symbolic link (which could publish
+    a file from outside the knowledge base), a folder, a device such as /dev/zero or a pipe is refused."""
     shown = display_path(path)
     try:
-        size = Path(path).stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise ProblemError(
-                Problem(shown, 1, 1, ERROR, f"file is {size:,} bytes; entries may be at most {MAX_FILE_BYTES:,}")
-            )
-        raw = Path(path).read_bytes()
+        raw = _read_regular_file(Path(path), shown)
     except OSError as error:
         raise ProblemError(Problem(shown, 1, 1, ERROR, f"cannot read file: {error.strerror or error}")) from None
     return load_text(_decode(raw, shown), shown)
+
+
+def _read_regular_file(path: Path, shown: str) -> bytes:
+    def refuse(message: str, hint: str) -> ProblemError:
+        return ProblemError(Problem(shown, 1, 1, ERROR, message, hint))
+
+    if path.is_symlink():
+        raise refuse("is a symbolic link", "copy the file into the knowledge base instead of linking to it")
+    descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
+    if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+        os.close(descriptor)
+        raise refuse("is not a regular file (a folder, device or pipe)", "entries are YAML files")
+    with os.fdopen(descriptor, "rb") as file:
+        raw = file.read(MAX_FILE_BYTES + 1)
+    if len(raw) > MAX_FILE_BYTES:
+        raise refuse(f"file is larger than {MAX_FILE_BYTES:,} bytes", "an entry is a few kilobytes; split or trim it")
+    return raw
 
 
 def _decode(raw: bytes, shown: str) -> str:
@@ -279,7 +297,27 @@ def load_text(text: str, shown: str) -> LoadedEntry:
         raise ProblemError(Problem(shown, 1, 1, ERROR, message)) from None
     except RecursionError:
         raise ProblemError(Problem(shown, 1, 1, ERROR, "values are nested too deeply to be an entry")) from None
-    return LoadedEntry(path=shown, text=text, data=data)
+    loaded = LoadedEntry(path=shown, text=text, data=data)
+    too_deep = _path_deeper_than(data, MAX_DEPTH)
+    if too_deep is not None:
+        line, col = loaded.locate(too_deep)
+        message = f"values are nested more than {MAX_DEPTH} levels deep"
+        raise ProblemError(Problem(shown, line, col, ERROR, message, "no field of an entry nests this deep"))
+    return loaded
+
+
+def _path_deeper_than(data: Any, limit: int) -> tuple | None:
+    """The keys leading to the first list or mapping nested deeper than `limit` (iteratively: no recursion)."""
+    stack = [(data, ())]
+    while stack:
+        value, keys = stack.pop()
+        if len(keys) > limit:
+            return keys
+        if isinstance(value, dict):
+            stack.extend((item, (*keys, key)) for key, item in value.items() if isinstance(item, (dict, list)))
+        elif isinstance(value, list):
+            stack.extend((item, (*keys, index)) for index, item in enumerate(value) if isinstance(item, (dict, list)))
+    return None
 
 
 _HINTS = {

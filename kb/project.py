@@ -38,16 +38,28 @@ class Project:
     def site_dir(self) -> Path:
         return self.root / "site"
 
+    @property
+    def cache_dir(self) -> Path:
+        """Working space of `kb build`: MkDocs' output before it replaces site/, and the build lock."""
+        return self.root / ".cache"
+
+    @property
+    def build_lock(self) -> Path:
+        """Held by every run that writes docs/ or site/, so two runs never write them at once (kb.build)."""
+        return self.cache_dir / "build.lock"
+
     def entry_paths(self) -> list[Path]:
         """Every entry file, in name order; files starting with '_' or '.' (like the template) are not entries."""
         return entry_paths(self.entries_dir)
 
 
 def entry_paths(folder: Path) -> list[Path]:
+    """Everything in `folder` named like an entry (.yaml or .yml in any case), files or not: a folder, a link or
+    a device named x.yaml is handed on, so that reading it reports it (kb.load) instead of skipping it."""
     if not folder.is_dir():
         return []
     return sorted(
         path
         for path in folder.iterdir()
-        if path.suffix in (".yaml", ".yml") and not path.name.startswith(("_", ".")) and path.is_file()
+        if path.suffix.lower() in (".yaml", ".yml") and not path.name.startswith(("_", "."))
     )

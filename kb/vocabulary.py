@@ -213,6 +213,8 @@ def _check_terms(facet_slug: str, terms: dict, problem) -> list[Problem]:
         keys = (facet_slug, "terms", slug)
         if not is_slug(str(slug)):
             problems.append(problem(keys, f"term '{slug}' is not a lowercase-hyphenated slug", SLUG_HINT))
+        elif slug == "index":
+            problems.append(problem(keys, "the term slug 'index' is reserved for the facet's own page", SLUG_HINT))
         if not isinstance(term, dict) or not isinstance(term.get("label"), str):
             problems.append(problem(keys, f"term '{slug}' needs a 'label'"))
             continue

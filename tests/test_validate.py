@@ -128,8 +128,62 @@ BROKEN = [
         ["error", "unknown outcome tag", "did you mean 'depression-severity'"],
     ),
     ("unknown comparison", "comparison: placebo", "comparison: sham", "effect:", ["error", "placebo", "within-group"]),
-    ("NaN effect", "value: 0.8, ci", "value: .nan, ci", "effect:", ["error", "nan is not a plausible effect size"]),
-    ("infinite CI", "ci: [0.2, 1.4]", "ci: [0.2, .inf]", "effect:", ["error", "inf is not a plausible effect size"]),
+    ("NaN effect", "value: 0.8, ci", "value: .nan, ci", "effect:", ["error", "nan is not a number a study can report"]),
+    (
+        "infinite CI",
+        "ci: [0.2, 1.4]",
+        "ci: [0.2, .inf]",
+        "effect:",
+        ["error", "inf is not a number a study can report"],
+    ),
+    (
+        "huge effect",
+        "value: 0.8, ci",
+        "value: 1.0e+300, ci",
+        "effect:",
+        ["error", "1e+300 is not a plausible effect size"],
+    ),
+    ("overflowing n", "  n: 40", "  n: 1.0e+999", "  n: 1.0e+999", ["error", "inf is not a number a study can report"]),
+    ("float n", "  n: 40", "  n: 1.0e+300", "  n: 1.0e+300", ["error", "must be a whole number"]),
+    ("float year", "year: 2024", "year: 2024.0", "year:", ["error", "2024 must be a whole number", "write 2024"]),
+    ("huge whole n", "  n: 40", "  n: 40000000000", "  n: 4000", ["error", "not plausible here"]),
+    (
+        "escaped control character",
+        "headline: Test fixture, not a real study",
+        'headline: "Te\\x01st"',
+        "headline:",
+        ["error", "U+0001"],
+    ),
+    (
+        "escaped NUL",
+        "headline: Test fixture, not a real study",
+        'headline: "Te\\0st"',
+        "headline:",
+        ["error", "U+0000"],
+    ),
+    (
+        "escaped ESC",
+        "headline: Test fixture, not a real study",
+        'headline: "Te\\e[2Jst"',
+        "headline:",
+        ["error", "U+001B"],
+    ),
+    ("bidi override in a title", "title: A fictitious", "title: A \u202efictitious", "title:", ["error", "U+202E"]),
+    (
+        "zero-width space in an author",
+        "{family: Example, given: Ada}",
+        "{family: Exa\u200bmple, given: Ada}",
+        "Exa",
+        ["U+200B"],
+    ),
+    ("reserved id", "id: example-2024-fixture", "id: index", "id:", ["error", "reserved"]),
+    (
+        "impossible notice date",
+        "  reviewed: 2026-02-01",
+        "  reviewed: 2026-02-01\nnotices:\n  - {type: correction, date: 2024-02-30}",
+        "2024-02-30",
+        ["error", "not a real date"],
+    ),
     (
         "parent id missing",
         "  duration_weeks: 8",
@@ -432,3 +486,79 @@ def test_vocabulary_mistakes_are_refused_at_their_line(project: Path, old, new, 
     rows = [row for row in result.stderr.splitlines() if row.startswith(f"vocabulary.yml:{line_of(text, needle)}:")]
     assert rows, result.stderr
     assert all(word in rows[0] for word in words), rows[0]
+
+
+def test_the_same_id_in_two_files_is_refused(project: Path) -> None:
+    write_entry(project, GOOD)
+    (project / "entries" / "example-2024-fixture.yml").write_text(GOOD, encoding="utf-8")
+    result = run_kb(project, "validate")
+    row = assert_reported(result, "entries/example-2024-fixture.yml", line_of(GOOD, "id:"), "error")
+    assert "the id 'example-2024-fixture' is also the id of entries/example-2024-fixture.yaml" in row
+
+
+@pytest.mark.parametrize("kind", ["folder", "dangling link", "link loop", "link to outside", "device"])
+def test_odd_files_in_entries_are_reported_not_skipped(project: Path, tmp_path_factory, kind: str) -> None:
+    write_entry(project, GOOD)
+    odd = project / "entries" / "odd-2024-entry.YAML"
+    if kind == "folder":
+        odd.mkdir()
+    elif kind == "dangling link":
+        odd.symlink_to(project / "entries" / "nowhere.yaml")
+    elif kind == "link loop":
+        odd.symlink_to(odd)
+    elif kind == "link to outside":
+        outside = tmp_path_factory.mktemp("outside") / "secret.yaml"
+        outside.write_text(GOOD.replace("example-2024-fixture", "odd-2024-entry"), encoding="utf-8")
+        odd.symlink_to(outside)
+    else:
+        odd.symlink_to("/dev/zero")
+    result = run_kb(project, "validate")
+    assert result.returncode == 1 and "Traceback" not in result.stdout + result.stderr
+    rows = [row for row in (result.stdout + result.stderr).splitlines() if "odd-2024-entry.YAML:1:1: error:" in row]
+    assert rows, result.stdout + result.stderr
+    expected = "is not a regular file" if kind == "folder" else "is a symbolic link"
+    assert expected in rows[0]
+
+
+def test_a_vocabulary_linked_to_a_device_is_refused_at_once(project: Path) -> None:
+    (project / "vocabulary.yml").unlink()
+    (project / "vocabulary.yml").symlink_to("/dev/zero")
+    write_entry(project, GOOD)
+    result = subprocess.run(
+        [sys.executable, "-m", "kb.cli", "-C", str(project), "validate"], capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 1 and "vocabulary.yml:1:1: error: is a symbolic link" in result.stderr
+
+
+def test_thousands_of_unknown_keys_give_a_bounded_report(project: Path) -> None:
+    text = GOOD + "".join(f"k{i}: 1\n" for i in range(20_000))
+    write_entry(project, text)
+    result = run_kb(project, "validate")
+    rows = [row for row in result.stdout.splitlines() if "unknown key" in row]
+    assert len(rows) == 11  # ten one by one, then one line for the rest
+    assert "19,990 more unknown keys in the entry, from here on" in rows[-1]
+    assert rows[-1].startswith(f"entries/example-2024-fixture.yaml:{line_of(text, 'k10:')}:1: error:")
+
+
+def test_a_misspelt_key_already_present_is_not_renamed_into_a_duplicate(project: Path) -> None:
+    text = GOOD.replace("  reviewed: 2026-02-01", "  reviewed: 2026-02-01\nfnidings: []")
+    write_entry(project, text)
+    row = assert_reported(run_kb(project, "validate"), "entries/example-2024-fixture.yaml", line_of(text, "fnidings"))
+    assert f"'findings' is already here, on line {line_of(text, 'findings:')}" in row and "'id'" not in row
+
+
+def test_terminal_escape_codes_in_a_value_are_printed_escaped(project: Path) -> None:
+    text = GOOD.replace("direction: improved", 'direction: "better\\e[2K\\e[1A"', 1)
+    write_entry(project, text)
+    result = run_kb(project, "validate")
+    assert "\x1b" not in result.stdout + result.stderr
+    assert "\\x1b[2K" in result.stdout
+
+
+def test_the_term_slug_index_is_refused(project: Path) -> None:
+    text = VOCABULARY.replace("    rumination:\n", "    index:\n", 1)
+    (project / "vocabulary.yml").write_text(text, encoding="utf-8")
+    write_entry(project, GOOD)
+    result = run_kb(project, "validate")
+    assert result.returncode == 1
+    assert f"vocabulary.yml:{line_of(text, '    index:')}:" in result.stderr and "reserved" in result.stderr

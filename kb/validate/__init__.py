@@ -79,10 +79,14 @@ def _validate_entries(
             checked.append(outcome)
     context = _load_quietly(set(map(Path, others)) - set(map(Path, paths)))
     known_ids = {_entry_id(c.entry) for c in checked + context} - {None}
+    first_path_of: dict[str, str] = {}
+    for item in sorted(checked + context, key=lambda c: c.entry.path):  # the first in name order keeps the id
+        first_path_of.setdefault(_entry_id(item.entry), item.entry.path)
     parents = {_entry_id(c.entry): _parent(c.entry) for c in checked + context}
     parents = {child: parent for child, parent in parents.items() if child and parent}
     for item in checked:
         if item.study is not None:
+            item.problems += rules.check_unique_id(item.entry, first_path_of)
             item.problems += rules.check_related(item.entry, known_ids)
             item.problems += rules.check_parent(item.entry, known_ids, parents)
     selected = {item.entry.path for item in checked}
@@ -134,6 +138,8 @@ def _check_one(entry: LoadedEntry, path: Path, vocabulary: Vocabulary, today: da
         return _Checked(entry, None, [Problem(entry.path, 1, 1, ERROR, message, hint)])
     data, problems = rules.canonical_tags(entry, vocabulary)
     problems += rules.check_id(entry, path)
+    problems += rules.check_text(entry)
+    problems += rules.check_plain_numbers(entry)
     structure = schema_problems(entry)
     if structure:
         return _Checked(entry, None, sorted(problems + structure, key=lambda p: (p.line, p.col)))

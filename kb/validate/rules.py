@@ -89,8 +89,14 @@ def canonical_tags(entry: LoadedEntry, vocabulary: Vocabulary) -> tuple[dict, li
     return (fixed or data), problems
 
 
+RESERVED_IDS = ("index",)  # index.md is each folder's own page
+
+
 def check_id(entry: LoadedEntry, path: Path) -> list[Problem]:
     entry_id = entry.data.get("id")
+    if entry_id in RESERVED_IDS:
+        message = f"the id '{entry_id}' is reserved for the site's own pages"
+        return [_problem(entry, ("id",), ERROR, message, "use firstauthor-year-keyword")]
     if isinstance(entry_id, str) and path.stem != entry_id:
         return [
             _problem(
@@ -102,6 +108,40 @@ def check_id(entry: LoadedEntry, path: Path) -> list[Problem]:
             )
         ]
     return []
+
+
+# Characters no entry needs and that can hide or disguise text: controls written as YAML escapes ("\x01", "\e"),
+# bidirectional overrides that reorder what a reader sees, and invisible zero-width characters. Line breaks and
+# tabs are fine, and so are the zero-width (non-)joiners some scripts need.
+HIDDEN_CHARACTERS = re.compile(
+    "[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200b\u200e\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]"
+)
+
+
+def check_text(entry: LoadedEntry) -> list[Problem]:
+    """Every text value of the entry, free of hidden and control characters (each reported at its value)."""
+    problems = []
+    for keys, text in _texts(entry.data, ()):
+        found = HIDDEN_CHARACTERS.search(text)
+        if found:
+            code = ord(found.group())
+            message = f"hidden or control character U+{code:04X} in {'.'.join(map(str, keys)) or 'a key'}"
+            problems.append(
+                _problem(entry, keys, ERROR, message, "delete it: readers cannot see it, feeds break on it")
+            )
+    return problems
+
+
+def _texts(value, keys: tuple) -> Iterator[tuple[tuple, str]]:
+    if isinstance(value, str):
+        yield keys, value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _texts(key, keys) if isinstance(key, str) else ()
+            yield from _texts(item, (*keys, key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _texts(item, (*keys, index))
 
 
 def check_title(entry: LoadedEntry) -> list[Problem]:
@@ -126,6 +166,67 @@ def check_doi(entry: LoadedEntry) -> list[Problem]:
     if bare != raw:
         return [_problem(entry, keys, WARNING, f"write the DOI without prefix or punctuation: {bare}", None)]
     return []
+
+
+# Counts are whole numbers whatever YAML reads (2024.0 and 1.0e300 are floats that JSON Schema calls integers),
+# within what a study can have.
+WHOLE_NUMBERS = {
+    ("citation", "year"): 9999,
+    ("sample", "n"): 100_000_000,
+    ("sample", "arms", "*", "n"): 100_000_000,
+    ("interventions", "*", "sessions"): 1000,
+    ("safety", "serious_adverse_events", "*", "n"): 100_000_000,
+    ("safety", "discontinuations", "*", "n"): 100_000_000,
+}
+
+
+def check_plain_numbers(entry: LoadedEntry) -> list[Problem]:
+    """No NaN or infinity anywhere (YAML's .nan and .inf, or 1e999), and counts that are whole and plausible."""
+    problems = []
+    for keys, value in _numbers(entry.data, ()):
+        if not math.isfinite(value):
+            message = f"{value} is not a number a study can report"
+            problems.append(_problem(entry, keys, ERROR, message, "write the number as the paper gives it"))
+    for pattern, limit in WHOLE_NUMBERS.items():
+        for keys, value in _matching(entry.data, pattern, ()):
+            if isinstance(value, float) and math.isfinite(value):
+                message = f"{_fmt(value)} must be a whole number"
+                problems.append(
+                    _problem(entry, keys, ERROR, message, f"write {int(value)}" if value.is_integer() else None)
+                )
+            elif isinstance(value, (int, float)) and not isinstance(value, bool) and abs(value) > limit:
+                problems.append(
+                    _problem(entry, keys, ERROR, f"{_fmt(value)} is not plausible here (at most {limit:,})")
+                )
+    return problems
+
+
+def _fmt(value: float) -> str:
+    return f"{value:g}" if isinstance(value, float) else f"{value:,}"
+
+
+def _numbers(value, keys: tuple) -> Iterator[tuple[tuple, float]]:
+    if isinstance(value, float):
+        yield keys, value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _numbers(item, (*keys, key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _numbers(item, (*keys, index))
+
+
+def _matching(value, pattern: tuple, keys: tuple) -> Iterator[tuple[tuple, object]]:
+    """The values at a key pattern, '*' standing for every item of a list."""
+    if not pattern:
+        yield keys, value
+        return
+    head, rest = pattern[0], pattern[1:]
+    if head == "*" and isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _matching(item, rest, (*keys, index))
+    elif isinstance(value, dict) and head in value:
+        yield from _matching(value[head], rest, (*keys, head))
 
 
 def check_numbers(entry: LoadedEntry) -> list[Problem]:
@@ -183,7 +284,7 @@ def _check_safety_arms(entry: LoadedEntry) -> list[Problem]:
 def _check_effect(entry: LoadedEntry, keys: tuple, effect: dict) -> list[Problem]:
     value, ci = effect["value"], effect.get("ci")
     not_finite = [(k, v) for k, v in [("value", value), *((("ci", i), v) for i, v in enumerate(ci or []))]]
-    not_finite = [(k, v) for k, v in not_finite if not math.isfinite(v) or abs(v) > 1e6]
+    not_finite = [(k, v) for k, v in not_finite if math.isfinite(v) and abs(v) > 1e6]  # NaN: check_plain_numbers
     if not_finite:
         where, bad = not_finite[0]
         where = where if isinstance(where, tuple) else (where,)
@@ -221,6 +322,9 @@ def check_dates(entry: LoadedEntry, today: datetime.date) -> list[Problem]:
         if key in data["record"]:
             dates[key], problem = _parse_date(entry, ("record", key), data["record"][key], today)
             problems += [problem] if problem else []
+    for index, notice in enumerate(data.get("notices") or []):
+        if isinstance(notice, dict) and isinstance(notice.get("date"), str):
+            problems += [p for p in [_parse_date(entry, ("notices", index, "date"), notice["date"], today)[1]] if p]
     if dates.get("added") and dates.get("reviewed") and dates["reviewed"] < dates["added"]:
         problems.append(_problem(entry, ("record", "reviewed"), ERROR, "the entry was reviewed before it was added"))
     return problems
@@ -257,6 +361,16 @@ def check_parent(entry: LoadedEntry, known_ids: set[str], parents: dict[str, str
     if chain[-1] == own_id:
         return [_problem(entry, keys, ERROR, f"parents form a cycle: {' -> '.join(chain)}")]
     return []
+
+
+def check_unique_id(entry: LoadedEntry, first_path_of: dict[str, str]) -> list[Problem]:
+    """Two files with one id (x.yaml and x.yml): the site would silently keep one of them."""
+    entry_id = entry.data.get("id")
+    first = first_path_of.get(entry_id)
+    if first is None or first == entry.path:
+        return []
+    message = f"the id '{entry_id}' is also the id of {first}"
+    return [_problem(entry, ("id",), ERROR, message, "each study is one file, entries/<id>.yaml: delete or rename one")]
 
 
 def check_related(entry: LoadedEntry, known_ids: set[str]) -> list[Problem]:

@@ -16,7 +16,7 @@ from importlib import resources
 from typing import TYPE_CHECKING, Any
 
 import fastjsonschema
-from rapidfuzz import process
+from rapidfuzz import fuzz, process
 
 from kb.codecache import load_code, store_code
 from kb.load import LoadedEntry
@@ -124,18 +124,38 @@ def _where(keys: tuple) -> str:
     return text or "the entry"
 
 
+MAX_UNKNOWN_KEYS = 10  # reported one by one per mapping; the rest are counted in one line
+SUGGESTION_SCORE = 80  # only close spellings are suggested ("fnidings" -> "findings", never "id")
+
+
 def _unknown_keys(
     error: ValidationError, entry: LoadedEntry, keys: tuple, allowed: list[str] | None = None
 ) -> list[Problem]:
     allowed = allowed or list(error.schema.get("properties", {}))
-    problems = []
-    for key in error.instance:
-        if key in allowed:
-            continue
-        match = process.extractOne(str(key), allowed, score_cutoff=60)
-        hint = f"did you mean '{match[0]}'?" if match else f"allowed keys here: {', '.join(allowed)}"
-        problems.append(_at(entry, (*keys, key), f"unknown key '{key}' in {_where(keys)}", hint, at_key=True))
+    unknown = [key for key in error.instance if key not in allowed]
+    problems = [_unknown_key(entry, keys, key, allowed, error.instance) for key in unknown[:MAX_UNKNOWN_KEYS]]
+    if len(unknown) > MAX_UNKNOWN_KEYS:
+        last = unknown[MAX_UNKNOWN_KEYS]
+        message = f"{len(unknown) - MAX_UNKNOWN_KEYS:,} more unknown keys in {_where(keys)}, from here on"
+        problems.append(_at(entry, (*keys, last), message, f"allowed keys here: {', '.join(allowed)}", at_key=True))
     return problems
+
+
+def _unknown_key(entry: LoadedEntry, keys: tuple, key: Any, allowed: list[str], present: dict) -> Problem:
+    """An unknown key, with the allowed key it is a close misspelling of; when that key is already in the same
+    mapping, say so and where (a second copy under a typo, not a key to rename)."""
+    missing = [name for name in allowed if name not in present]
+    close = {"scorer": fuzz.ratio, "score_cutoff": SUGGESTION_SCORE}  # whole-word similarity: no partial matches
+    match = process.extractOne(str(key), missing, **close) if missing else None
+    taken = process.extractOne(str(key), [k for k in allowed if k in present], **close)
+    if match:
+        hint = f"did you mean '{match[0]}'?"
+    elif taken:
+        line = entry.locate((*keys, taken[0]), at_key=True)[0]
+        hint = f"'{taken[0]}' is already here, on line {line}: merge the two or delete one"
+    else:
+        hint = f"allowed keys here: {', '.join(allowed)}"
+    return _at(entry, (*keys, key), f"unknown key '{key}' in {_where(keys)}", hint, at_key=True)
 
 
 def _explain_one_of(error: ValidationError, entry: LoadedEntry) -> list[Problem]:
