@@ -133,7 +133,8 @@ def _plots(group: OutcomeGroup, anchor: str, rows: RowCache) -> list[ForestPlot]
             continue
         pooled = group.pooled_for(family)
         if pooled:
-            items.append(PlotItem(f"Pooled, {pooled.k} trials (exploratory)", pooled.estimate, pooled.ci, True))
+            estimate, ci = round(pooled.estimate, 2), (round(pooled.ci[0], 2), round(pooled.ci[1], 2))
+            items.append(PlotItem(f"Pooled, {pooled.k} trials (exploratory)", estimate, ci, True))
         metric = group.effects_of(family)[0].metric if family == "smd" else family
         plots.append(forest_plot(metric, items, f"{anchor}-{family}", FAMILY_LABELS.get(family)))
     return plots
