@@ -2,7 +2,9 @@
 
 They are registered on the `kb` group with `register(cli)`; `scripts/doi_lookup.py` runs `new` on its own.
 Every failure ends in one line on stderr (`kb new: error: what happened; what to try`) and exit code 1,
-never a traceback, and nothing is written unless the whole lookup succeeded.
+never a traceback, and nothing is written unless the whole lookup succeeded. Everything printed goes through
+`_echo`, because much of it comes from elsewhere (an agency's record, an entry file, what was pasted) and a
+control character or escape sequence in it must not reach the terminal as one.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from kb.doi import DoiError, Settings, fetch_work, lookup
 from kb.doi.check import CheckRun, EntryCheck, NoticeEditError, check_entries, notices_yaml, write_notices
 from kb.doi.client import HttpClient
 from kb.doi.draft import existing_duplicates, make_draft, write_draft
+from kb.doi.text import shown
 from kb.identifiers import is_slug
 from kb.problems import ProblemError, display_path
 from kb.project import Project, entry_paths
@@ -36,8 +39,15 @@ def _project(ctx: click.Context) -> Project:
     return project if isinstance(project, Project) else Project(Path("."))
 
 
+def _echo(text: str, *, err: bool = False, nl: bool = True, lines: bool = False) -> None:
+    """Print `text` with control, bidi and invisible characters escaped (\\x1b, \\u202e), so that what came from
+    outside cannot clear the screen or reorder what a person reads; `lines` keeps the newlines of multi-line
+    output (a draft, a YAML snippet), which are otherwise escaped to keep a message on one line."""
+    click.echo(shown(text, keep_newlines=lines), err=err, nl=nl)
+
+
 def _fail(ctx: click.Context, message: str) -> None:
-    click.echo(f"{ctx.command_path}: error: {message}", err=True)
+    _echo(f"{ctx.command_path}: error: {message}", err=True)
     sys.exit(1)
 
 
@@ -76,9 +86,9 @@ def new(ctx: click.Context, doi: str, write: bool, entry_id: str | None, mailto:
     if write and target.exists():
         _fail(ctx, f"{display_path(target)} already exists and was left as it is; choose another id with --id")
     for message in existing_duplicates(entry_paths(project.entries_dir), work.doi, cited.title):
-        click.echo(f"{ctx.command_path}: warning: {message}", err=True)
+        _echo(f"{ctx.command_path}: warning: {message}", err=True)
     if not write:
-        click.echo(draft.text, nl=False)
+        _echo(draft.text, nl=False, lines=True)
         return
     try:
         path = write_draft(draft, project.entries_dir)
@@ -86,8 +96,8 @@ def new(ctx: click.Context, doi: str, write: bool, entry_id: str | None, mailto:
         _fail(ctx, f"{display_path(target)} already exists and was left as it is; choose another id with --id")
     except OSError as error:
         _fail(ctx, f"could not write {display_path(target)}: {error.strerror or error}; check the folder")
-    shown = display_path(path)
-    click.echo(f"wrote {shown}: fill in every TODO, then run kb validate {shown}", err=True)
+    written = display_path(path)
+    _echo(f"wrote {written}: fill in every TODO, then run kb validate {written}", err=True)
 
 
 @click.command("check-dois")
@@ -116,7 +126,7 @@ def check_dois(ctx: click.Context, paths: tuple[Path, ...], write_notices: bool,
     )
     for result in run.results:
         _report(ctx, result, write_notices)
-    click.echo(_summary(run), err=True)
+    _echo(_summary(run), err=True)
     if run.stopped is not None:
         _fail(ctx, f"stopped: {run.stopped}")
     sys.exit(0 if run.ok else 1)
@@ -124,26 +134,24 @@ def check_dois(ctx: click.Context, paths: tuple[Path, ...], write_notices: bool,
 
 def _report(ctx: click.Context, result: EntryCheck, write: bool) -> None:
     for problem in result.problems:
-        click.echo(problem.format())
+        _echo(problem.format())
     for mismatch in result.mismatches:
-        click.echo(mismatch.format())
+        _echo(mismatch.format())
     if not result.notices:
         return
     for notice in result.notices:
         details = ", ".join(filter(None, [notice.get("doi"), notice.get("date")]))
-        click.echo(
-            f"{result.path}:{result.notice_line}: notices: {notice['note']}" + (f" ({details})" if details else "")
-        )
+        _echo(f"{result.path}:{result.notice_line}: notices: {notice['note']}" + (f" ({details})" if details else ""))
     if write:
         try:
             write_notices(Path(result.path), result.notices)
-            click.echo(f"{result.path}: added {len(result.notices)} notice(s)", err=True)
+            _echo(f"{result.path}: added {len(result.notices)} notice(s)", err=True)
             return
         except (NoticeEditError, ProblemError, OSError) as error:
-            click.echo(f"{ctx.command_path}: error: {_reason(error)}", err=True)
-    click.echo(f"  add to {result.path} (or run kb check-dois --write-notices):")
-    click.echo("    notices:")
-    click.echo(notices_yaml(result.notices, "      "), nl=False)
+            _echo(f"{ctx.command_path}: error: {_reason(error)}", err=True)
+    _echo(f"  add to {result.path} (or run kb check-dois --write-notices):")
+    _echo("    notices:")
+    _echo(notices_yaml(result.notices, "      "), nl=False, lines=True)
 
 
 def _reason(error: Exception) -> str:

@@ -31,7 +31,7 @@ class Cache:
         """The value stored under `key`, or None when absent, stale or unreadable."""
         try:
             stored = json.loads(self.path(key).read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+        except (OSError, ValueError, RecursionError):  # RecursionError: a file damaged into deep nesting
             return None
         if not isinstance(stored, dict) or stored.get("key") != key or "value" not in stored:
             return None
@@ -42,5 +42,6 @@ class Cache:
 
     def put(self, key: str, value: Any) -> None:
         record = {"key": key, "fetched": time.time(), "value": value}
+        # ASCII with \u escapes: a record may hold lone surrogates (JSON's "\ud800"), which UTF-8 cannot encode
         with contextlib.suppress(OSError):
-            write_atomic(self.path(key), json.dumps(record, ensure_ascii=False))
+            write_atomic(self.path(key), json.dumps(record, ensure_ascii=True))

@@ -19,7 +19,16 @@ from typing import Any
 import yaml
 
 from kb.atomic import write_atomic
-from kb.doi.crossref import DATE_KEYS, citation_from_work, clean_text, clean_title, date_of, normalise_pages, year_of
+from kb.doi.crossref import (
+    DATE_KEYS,
+    citation_from_work,
+    clean_doi,
+    clean_text,
+    clean_title,
+    date_of,
+    normalise_pages,
+    year_of,
+)
 from kb.doi.draft import ascii_slug
 from kb.doi.errors import DoiError, ServiceError
 from kb.doi.fetch import Work
@@ -248,35 +257,42 @@ def notices_of(work: Work) -> list[dict]:
     for item in _dicts(record.get("updated-by")):
         found.append(_notice(item, work.source))
     for item in _dicts(record.get("update-to")):
-        if normalise_doi(str(item.get("DOI", ""))) == own:  # updated in place: the notice replaced the work
+        if clean_doi(item.get("DOI")) == own:  # updated in place: the notice replaced the work
             found.append(_notice(item, work.source))
     relation = record.get("relation") if isinstance(record.get("relation"), dict) else {}
     for name, targets in relation.items():
         kind = _relation_kind(str(name))
         for target in _dicts(targets) if kind else []:
-            doi = normalise_doi(str(target.get("id", ""))) if target.get("id-type", "doi") == "doi" else None
-            found.append(_clean({"type": kind, "doi": doi, "note": f"{work.source} relates it: {name} {doi}"}))
+            doi = clean_doi(target.get("id")) if target.get("id-type", "doi") == "doi" else None
+            note = f"{work.source} relates it: {_plain(name)} {doi}"
+            found.append(_clean({"type": kind, "doi": doi, "note": note}))
     title = (clean_text(record.get("title")) or "").casefold()
     if title.startswith(RETRACTED_TITLE) and not any(n and n["type"] == "retraction" for n in found):
         found.append({"type": "retraction", "note": f"{work.source} gives the title as retracted or withdrawn"})
     return _unique([notice for notice in found if notice])
 
 
+def _plain(value: Any) -> str:
+    """An agency's value as plain text for a note: no markup, line breaks, control, bidi or zero-width characters."""
+    return "" if value is None else clean_text(str(value)) or ""
+
+
 def _notice(item: dict, source: str) -> dict | None:
-    raw = str(item.get("type") or item.get("update-type") or item.get("label") or "").strip().lower()
+    raw = _plain(item.get("type") or item.get("update-type") or item.get("label")).lower()
     key = raw.replace("-", "_").replace(" ", "_")
     if key in NOT_NOTICES:
         return None
     kind = UPDATE_TYPES.get(key, "other")
     label = clean_text(item.get("label")) or raw.replace("_", " ") or "update"
+    origin = _plain(item.get("source")) or "publisher"
     reported = {"publisher": "", "retraction-watch": " (reported by Retraction Watch)"}.get(
-        str(item.get("source", "publisher")), f" (source: {item.get('source')})"
+        origin, f" (source: {origin})"
     )
     note = f"{source} records a {label.lower()} of this work{reported}"
     return _clean(
         {
             "type": kind,
-            "doi": normalise_doi(str(item.get("DOI", ""))),
+            "doi": clean_doi(item.get("DOI")),
             "date": date_of(item.get("updated")),
             "note": note,
         }
@@ -294,9 +310,9 @@ def notice_mismatches(entry: LoadedEntry, work: Work) -> list[Mismatch]:
     """An entry whose DOI is itself a retraction or correction notice cites the notice, not the study."""
     found = []
     for item in _dicts(work.record.get("update-to")):
-        target = normalise_doi(str(item.get("DOI", "")))
+        target = clean_doi(item.get("DOI"))
         if target and target != work.doi:
-            kind = str(item.get("type") or "update").replace("_", " ")
+            kind = (_plain(item.get("type")) or "update").replace("_", " ")
             theirs = f"it is a {kind} notice for {target}: cite that work and add the notice"
             line = entry.locate(("citation", "doi"))[0]
             found.append(Mismatch(entry.path, line, "doi", work.doi, theirs, work.source))

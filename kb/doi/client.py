@@ -1,17 +1,17 @@
 """HTTP for the DOI lookup: the only part of kb that touches the network.
 
 Crossref asks API users to identify themselves (a User-Agent with a `mailto:` puts requests in the "polite"
-pool), to back off on 429 and 5xx, and not to hammer it. So every request here has a timeout (connect, each
-read, and the whole body), and failures that may pass (429, 5xx, dropped or refused connections, timeouts)
-are retried with exponential backoff and jitter, honouring `Retry-After`, within a bounded number of attempts
-and a bounded total time. Everything is configurable from the environment so that tests can point the base
-URLs at a local server and shrink the waits:
+pool), to back off on 429 and 5xx, and not to hammer it. So every request here has a deadline for the whole
+answer (headers and body, however slowly the bytes trickle in), a body no larger than a limit, and failures that
+may pass (429, 5xx, dropped or refused connections, timeouts) are retried with exponential backoff and jitter,
+honouring `Retry-After`, within a bounded number of attempts and a bounded total time. Everything is
+configurable from the environment so that tests can point the base URLs at a local server and shrink the waits:
 
-    KB_CROSSREF_URL    https://api.crossref.org     KB_HTTP_TIMEOUT    15   seconds per request
+    KB_CROSSREF_URL    https://api.crossref.org     KB_HTTP_TIMEOUT    15   seconds for one whole answer
     KB_DOI_URL         https://doi.org              KB_HTTP_RETRIES    4    retries after the first attempt
     KB_MAILTO          (none)                       KB_HTTP_BACKOFF    1    first wait in seconds, then doubled
     KB_CACHE_DIR       .cache/kb                    KB_HTTP_MAX_WAIT   60   seconds for all attempts together
-    KB_CACHE_DAYS      7    days a cached record is reused
+    KB_CACHE_DAYS      7 (days a record is reused)  KB_HTTP_MAX_BYTES  10485760 (10 MB) largest body accepted
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ import json
 import os
 import random
 import re
+import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -35,7 +36,11 @@ from kb.doi.errors import BadResponseError, ServiceError, SettingsError
 if TYPE_CHECKING:
     import requests
 
-MAX_BODY_BYTES = 10 * 1024 * 1024
+MAX_BODY_BYTES = 10 * 1024 * 1024  # a Crossref work record is 10-200 kB; anything near this is not a record
+# Deeper than any record an agency sends (Crossref's go about 8 levels deep), and shallow enough that code
+# walking the record recursively (dataclasses.asdict, the cache) stays far from Python's recursion limit.
+MAX_JSON_DEPTH = 100
+_READ_SIZE = 64 * 1024  # at most this much per read; a read returns whatever has arrived
 _EMAIL = re.compile(r"^[^@\s<>()]+@[^@\s<>()]+\.[^@\s<>()]+$")
 
 
@@ -50,6 +55,7 @@ class Settings:
     retries: int = 4
     backoff: float = 1.0
     max_wait: float = 60.0
+    max_bytes: int = MAX_BODY_BYTES
     cache_dir: Path = Path(".cache/kb")
     cache_days: float = 7.0
 
@@ -67,6 +73,7 @@ class Settings:
             retries=int(_number(env, "KB_HTTP_RETRIES", cls.retries, minimum=0, whole=True)),
             backoff=_number(env, "KB_HTTP_BACKOFF", cls.backoff, minimum=0),
             max_wait=_number(env, "KB_HTTP_MAX_WAIT", cls.max_wait, minimum=0.01),
+            max_bytes=int(_number(env, "KB_HTTP_MAX_BYTES", cls.max_bytes, minimum=1, whole=True)),
             cache_dir=cache_dir,
             cache_days=_number(env, "KB_CACHE_DAYS", cls.cache_days, minimum=0),
         )
@@ -175,14 +182,17 @@ class HttpClient:
         return parse_json(answer, service)
 
     def get(self, url: str, *, accept: str, service: str) -> Answer:
-        """One GET, retried on 429, 5xx, connection errors and timeouts until the attempts or the time run out."""
+        """One GET, retried on 429, 5xx, connection errors and timeouts until the attempts or the time run out.
+
+        Each attempt gets KB_HTTP_TIMEOUT, or what is left of KB_HTTP_MAX_WAIT when that is less, and no wait
+        starts that would end past KB_HTTP_MAX_WAIT: the whole lookup is over within that time."""
         started = self.clock()
         attempts = 0
         while True:
             remaining = self.settings.max_wait - (self.clock() - started)
             attempts += 1
             try:
-                return self._attempt(url, accept, min(self.settings.timeout, max(remaining, 0.01)))
+                return self._attempt(url, accept, service, min(self.settings.timeout, max(remaining, 0.01)))
             except _Retry as retry:
                 failure = retry
             if attempts > self.settings.retries:
@@ -199,18 +209,49 @@ class HttpClient:
         backoff = backoff / 2 + self.jitter() * backoff / 2
         return max(backoff, retry_after or 0.0)
 
-    def _attempt(self, url: str, accept: str, timeout: float) -> Answer:
+    def _attempt(self, url: str, accept: str, service: str, timeout: float) -> Answer:
+        """One request that is over after `timeout` seconds, whatever the server does.
+
+        Socket timeouts bound each read, not the answer: a server that sends a byte a second (in the headers or
+        the body) never trips them and would hold `kb new` for hours. So the request runs in a worker thread that
+        this one stops waiting for at the deadline; the worker then drops the connection at its next read of the
+        body, or when a socket timeout ends its wait for the headers (it is a daemon: it never delays exit)."""
+        outcome: dict[str, Any] = {}
+        abandoned = threading.Event()
+
+        def work() -> None:
+            try:
+                outcome["answer"] = self._request(url, accept, service, timeout, abandoned)
+            except Exception as error:  # noqa: BLE001 - handed over to the waiting thread, which raises it
+                outcome["error"] = error
+
+        worker = threading.Thread(target=work, name="kb-http-request", daemon=True)
+        worker.start()
+        worker.join(timeout)
+        if worker.is_alive():
+            abandoned.set()
+            raise _Retry(f"no answer within {timeout:.3g} s", "timeout")
+        if "error" in outcome:
+            raise outcome["error"]
+        return outcome["answer"]
+
+    def _request(self, url: str, accept: str, service: str, timeout: float, abandoned: threading.Event) -> Answer:
+        """The GET itself, run by `_attempt`'s worker; failures worth another try become `_Retry`."""
         import requests
+        import urllib3
 
         headers = {"User-Agent": self.settings.user_agent, "Accept": accept}
-        deadline = self.clock() + timeout
+        limit = self.settings.max_bytes
+        # urllib3's own errors come from reading the body ourselves (requests wraps them only in iter_content)
+        dropped = (requests.ConnectionError, requests.exceptions.ChunkedEncodingError, urllib3.exceptions.HTTPError)
         try:
             with self.session.get(url, headers=headers, timeout=(timeout, timeout), stream=True) as response:
-                body = _read_body(response, deadline, self.clock, timeout)
+                _refuse_declared_size(response.headers, limit, service, url)
+                body = _read_body(response.raw, abandoned, limit, service, url)
                 status, response_headers = response.status_code, response.headers
-        except requests.Timeout:
-            raise _Retry(f"no answer within {timeout:g} s", "timeout") from None
-        except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError) as error:
+        except (requests.Timeout, urllib3.exceptions.TimeoutError):
+            raise _Retry(f"no answer within {timeout:.3g} s", "timeout") from None
+        except dropped as error:
             raise _Retry(_connection_reason(error), "connection") from None
         except requests.RequestException as error:
             raise ServiceError(f"could not request {url}: {error}; check KB_CROSSREF_URL and KB_DOI_URL") from None
@@ -221,22 +262,45 @@ class HttpClient:
         return Answer(status, response_headers, body)
 
 
-def _read_body(response: requests.Response, deadline: float, clock: Callable[[], float], timeout: float) -> bytes:
-    """The whole body, or a timeout when it trickles in past the deadline (a read timeout alone would not)."""
-    import requests
+def _refuse_declared_size(headers: Mapping[str, str], limit: int, service: str, url: str) -> None:
+    """Refuse a body before reading it when its Content-Length already says it is over the limit."""
+    try:
+        declared = int(headers.get("Content-Length") or "")
+    except ValueError:
+        return  # absent or garbled: the limit is enforced while reading instead
+    if declared > limit:
+        raise _too_large(service, url, f"announced {_amount(declared)}, over the limit of {_amount(limit)}")
 
+
+def _read_body(raw: Any, abandoned: threading.Event, limit: int, service: str, url: str) -> bytes:
+    """The body, read as it arrives and counted while it comes, so that an endless body stops at `limit` bytes.
+
+    `read1` returns whatever has arrived (up to _READ_SIZE) instead of waiting for a full buffer, which
+    `iter_content` does; so the worker notices within a byte's time that nobody waits for it any more."""
+    read = getattr(raw, "read1", None) or raw.read  # urllib3 1.x has no read1
     chunks, size = [], 0
-    for chunk in response.iter_content(64 * 1024):
+    while not abandoned.is_set():
+        chunk = read(_READ_SIZE, decode_content=True)
+        if not chunk:
+            return b"".join(chunks)
         size += len(chunk)
-        if size > MAX_BODY_BYTES:
-            raise BadResponseError(
-                f"{urlsplit(response.url).netloc} sent more than {MAX_BODY_BYTES // 1024 // 1024} MB for one record; "
-                "check KB_CROSSREF_URL and KB_DOI_URL"
-            )
+        if size > limit:
+            raise _too_large(service, url, f"sent more than the limit of {_amount(limit)}")
         chunks.append(chunk)
-        if clock() > deadline:
-            raise requests.Timeout(f"body not complete within {timeout:g} s")
-    return b"".join(chunks)
+    raise _Retry("abandoned at the deadline", "timeout")
+
+
+def _too_large(service: str, url: str, what: str) -> BadResponseError:
+    return BadResponseError(
+        f"{service} ({urlsplit(url).netloc}) {what} (KB_HTTP_MAX_BYTES); no record is that large, so check "
+        "KB_CROSSREF_URL and KB_DOI_URL"
+    )
+
+
+def _amount(size: int) -> str:
+    """10 MB for whole mebibytes, else the bytes counted out (1,500 bytes)."""
+    mebibyte = 1024 * 1024
+    return f"{size // mebibyte} MB" if size >= mebibyte and size % mebibyte == 0 else f"{size:,} bytes"
 
 
 def _connection_reason(error: Exception) -> str:
@@ -287,12 +351,15 @@ def _give_up_message(failure: _Retry, service: str, url: str, attempts: int, set
 
 
 def parse_json(answer: Answer, service: str) -> Any:
-    """The body as JSON, telling a truncated body apart from one that is not JSON at all."""
+    """The body as JSON, telling a truncated body apart from one that is not JSON at all, and refusing JSON nested
+    deeper than any record (the parser itself fails past about 1,000 levels, and kb's own code sooner)."""
     try:
         text = answer.body.decode("utf-8-sig")
-        return json.loads(text)
+        value = json.loads(text)
     except UnicodeDecodeError:
         raise BadResponseError(f"{service} sent a body that is not UTF-8 text; try again later") from None
+    except RecursionError:
+        raise _too_deep(service) from None
     except json.JSONDecodeError as error:
         kind = (answer.headers.get("Content-Type") or "no content type").split(";")[0]
         if _looks_truncated(text, error):
@@ -303,6 +370,28 @@ def parse_json(answer: Answer, service: str) -> Any:
             f"{service} sent a response that is not JSON ({kind}); the service may be down or its URL wrong "
             "(KB_CROSSREF_URL / KB_DOI_URL): try again later"
         ) from None
+    if _deeper_than(value, MAX_JSON_DEPTH):
+        raise _too_deep(service)
+    return value
+
+
+def _too_deep(service: str) -> BadResponseError:
+    return BadResponseError(
+        f"{service} sent JSON nested too deep (over {MAX_JSON_DEPTH} levels) to be a record; check KB_CROSSREF_URL "
+        "and KB_DOI_URL, and report it if they are right"
+    )
+
+
+def _deeper_than(value: Any, limit: int) -> bool:
+    """Whether lists and objects in `value` nest more than `limit` levels; walked with a stack, not recursion."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else ()
+        if children and depth > limit:
+            return True
+        stack.extend((child, depth + 1) for child in children)
+    return False
 
 
 def _looks_truncated(text: str, error: json.JSONDecodeError) -> bool:

@@ -2,9 +2,11 @@
 
 What the agencies send needs cleaning before a person should see it: titles arrive as lists, with HTML/JATS
 markup (`<i>`, `<sub>`, `<scp>`, `<jats:italic>`), entities and line breaks inside, sometimes with a trailing
-full stop; a date may be `[[2004]]` or `[[null]]`; an e-locator or `article-number` stands where pages would;
-authors may lack a given name, be organisations with only a `name`, and carry ORCIDs as URLs. Crossref's record
-is itself nearly CSL JSON, so one set of functions reads both. Abstracts are never read.
+full stop; any text may hold control characters, terminal escapes, bidi overrides or zero-width characters
+(removed, see `kb.doi.text`; a DOI or URL holding them is not used at all); a date may be `[[2004]]` or
+`[[null]]`; an e-locator or `article-number` stands where pages would; authors may lack a given name, be
+organisations with only a `name`, and carry ORCIDs as URLs. Crossref's record is itself nearly CSL JSON, so one
+set of functions reads both. Abstracts are never read.
 
 Example:
 
@@ -23,6 +25,7 @@ from typing import Any
 
 from kb.doi.errors import BadResponseError
 from kb.doi.fetch import Work
+from kb.doi.text import without_controls
 from kb.identifiers import normalise_doi
 
 CITATION_TYPES = {
@@ -58,12 +61,14 @@ GUESSED_DATE_KEYS = ("created",)
 
 _BREAK = re.compile(r"<br\s*/?>", re.IGNORECASE)
 _TAG = re.compile(r"</?[A-Za-z][\w:.-]*(?:\s[^<>]*)?/?>")
-# Soft hyphens and zero-width characters vanish; Unicode hyphens (Wiley's "MDMA\u2010assisted") become ASCII ones.
-_INVISIBLE = {**dict.fromkeys(map(ord, "\u00ad\u200b\u200c\u200d\u2060\ufeff")), 0x2010: "-", 0x2011: "-"}
+# Unicode hyphens (Wiley's "MDMA\u2010assisted") become ASCII ones; soft hyphens and zero-width characters vanish
+# with the other invisible characters in `without_controls`.
+_HYPHENS = {0x2010: "-", 0x2011: "-"}
 _ABBREVIATION_END = re.compile(r"(?:\b[A-Za-z]\.){2,}$|\b(?:al|etc|vs|Inc|Ltd|Co|Jr|Sr|St|spp|sp)\.$")
 _DASHES = re.compile(r"\s*(?:[\u2010-\u2015\u2212-]+)\s*")
 _ORCID = re.compile(r"(\d{4}-\d{4}-\d{4}-\d{3}[\dX])", re.IGNORECASE)
 _E_LOCATOR = re.compile(r"^[eE]\d+$")
+_URL = re.compile(r"https?://[^\s<>\"]+")
 _YEAR = re.compile(r"\b(1[5-9]\d\d|2\d\d\d)\b")
 
 
@@ -78,14 +83,15 @@ class Cited:
 
 
 def clean_text(value: Any) -> str | None:
-    """Plain text from a string or a list of strings: no markup, entities, invisible characters or line breaks."""
+    """Plain text from a string or a list of strings: no markup, entities, line breaks, control, bidi or zero-width
+    characters (none of which belongs in a citation, and some of which rewrite a terminal that shows them)."""
     if isinstance(value, list):
         value = next((item for item in value if isinstance(item, str) and item.strip()), None)
     if not isinstance(value, str):
         return None
     text = _TAG.sub("", _BREAK.sub(" ", value))
     text = _TAG.sub("", html.unescape(text))  # a second pass for markup that arrived escaped (&lt;i&gt;)
-    text = " ".join(text.translate(_INVISIBLE).split())
+    text = " ".join(without_controls(text.translate(_HYPHENS)).split())
     return text or None
 
 
@@ -143,6 +149,18 @@ def _date_parts(value: Any) -> list[int]:
     return []
 
 
+def clean_doi(value: Any) -> str | None:
+    """A DOI from a record in canonical form; None when it is not one, or hides characters no DOI has (a DOI may
+    hold almost any visible character, so it is refused rather than cleaned into another DOI)."""
+    doi = normalise_doi(str(value)) if value is not None else None
+    return doi if doi and doi.isprintable() else None
+
+
+def clean_url(value: Any) -> str | None:
+    """An http(s) URL from a record, or None when it is not one or holds spaces, controls or invisible characters."""
+    return value if isinstance(value, str) and _URL.fullmatch(value) and value.isprintable() else None
+
+
 def orcid_of(value: Any) -> str | None:
     """The bare ORCID iD (0000-0002-1825-0097) from a URL or bare form."""
     match = _ORCID.search(value) if isinstance(value, str) else None
@@ -152,7 +170,7 @@ def orcid_of(value: Any) -> str | None:
 def citation_from_work(work: Work) -> Cited:
     """The citation for a work, in the order the schema lists its keys."""
     record = work.record
-    kind = record.get("type") if isinstance(record.get("type"), str) else "unknown"
+    kind = clean_text(record.get("type") if isinstance(record.get("type"), str) else None) or "unknown"
     ours = CITATION_TYPES.get(kind)
     notes = []
     authors = people(record, "author", work)
@@ -172,9 +190,9 @@ def citation_from_work(work: Work) -> Cited:
         citation["pages"] = pages
     if number:
         citation["article_number"] = number
-    citation["doi"] = normalise_doi(_text_field(record, "DOI", work) or "") or work.doi
-    url = _text_field(record, "URL", work)
-    if url and re.match(r"^https?://[^\s<>\"]+$", url):
+    citation["doi"] = clean_doi(_text_field(record, "DOI", work)) or work.doi
+    url = clean_url(_text_field(record, "URL", work))
+    if url:
         citation["url"] = url
     title = clean_title(_title_field(record, "title", work), _title_field(record, "subtitle", work))
     return Cited(title=title, citation=citation, kind=kind, notes=notes)

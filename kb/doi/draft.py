@@ -28,6 +28,7 @@ from rapidfuzz import fuzz
 from kb.atomic import write_atomic
 from kb.doi.crossref import Cited
 from kb.doi.fetch import Work
+from kb.doi.text import without_controls
 from kb.identifiers import normalise_doi
 from kb.load import load_entry
 from kb.problems import ProblemError
@@ -96,12 +97,12 @@ def make_draft(
         notes.append("the title was in Title Case and is drafted in sentence case: put back proper names")
     lines = [
         "# yaml-language-server: $schema=../kb/schema/study.schema.json",
-        f"# Draft made by `kb new` on {today.isoformat()} from {work.source}'s record of https://doi.org/{work.doi}",
+        _comment(f"Draft made by `kb new` on {today} from {work.source}'s record of https://doi.org/{work.doi}"),
         "# The citation comes from that record: check it against the paper. Everything marked TODO is yours to",
         "# write from the paper, in your own words (never copy the abstract; leave out numbers it does not report).",
         "# `kb validate` rejects this file until every TODO value (null or []) is replaced; delete the lines marked",
         '# "or delete" when the paper gives nothing for them.',
-        *(f"# CHECK: {note}" for note in notes),
+        *(_comment(f"CHECK: {note}") for note in notes),
         f"id: {entry_id}",
         _field("title", title, "TODO: the title exactly as published (the record has none)"),
         "headline: null  # TODO: a plain-language title for practitioners",
@@ -117,7 +118,7 @@ def _citation_lines(citation: dict, kind: str, source: str) -> list[str]:
     lines = []
     for key, value in citation.items():
         if key == "type":
-            note = f"TODO: {source} calls this a '{kind}'; choose one of {choices}"
+            note = _one_line(f"TODO: {source} calls this a '{kind}'; choose one of {choices}")
             lines.append("  " + _field(key, value, note))
         elif key in ("authors", "editors"):
             if not value:
@@ -128,6 +129,16 @@ def _citation_lines(citation: dict, kind: str, source: str) -> list[str]:
         else:
             lines.append(f"  {key}: {_scalar(value)}")
     return lines
+
+
+def _one_line(text: str) -> str:
+    """Text for a YAML comment: a line break in what an agency sent would end the comment and start YAML of its
+    own, and control characters have no place in an entry file."""
+    return " ".join(without_controls(text).split())
+
+
+def _comment(text: str) -> str:
+    return f"# {_one_line(text)}"
 
 
 def _field(key: str, value, todo: str) -> str:

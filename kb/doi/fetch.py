@@ -9,6 +9,7 @@ agency, and the record as the agency sent it (less the abstract and reference li
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass
 from typing import Any
 from urllib.parse import quote
@@ -30,6 +31,9 @@ AGENCY_LABELS = {
     "op": "the Publications Office of the EU",
 }
 LEFT_OUT = ("abstract", "reference")
+# An agency id is a short lowercase word ("datacite"); it is shown in messages and written into the draft's
+# comments, so an answer that names anything else is not used.
+_AGENCY_ID = re.compile(r"[a-z0-9][a-z0-9_.-]{0,39}")
 
 
 @dataclass(frozen=True)
@@ -92,8 +96,9 @@ def _from_registration_agency(doi: str, settings: Settings, client: HttpClient) 
         )
     agency = _message(body, "work-agency", doi).get("agency")
     agency_id = agency.get("id") if isinstance(agency, dict) else None
-    if not isinstance(agency_id, str) or not agency_id:
-        raise _shape_error("Crossref", doi, "an agency answer without the agency's id")
+    if not isinstance(agency_id, str) or not _AGENCY_ID.fullmatch(agency_id.lower()):
+        raise _shape_error("Crossref", doi, "an agency answer without a usable agency id")
+    agency_id = agency_id.lower()
     label = AGENCY_LABELS.get(agency_id, agency_id)
     if agency_id == "crossref":
         raise NotFoundError(f"DOI {doi} is registered with Crossref but Crossref has no record of it; try again later")
