@@ -5,32 +5,48 @@ working on MkDocs' successors. `build_site` runs `mkdocs build --strict` into a 
 it into site/ when MkDocs succeeded, so a failed build never leaves a broken or half-written site behind.
 `serve` regenerates docs/ whenever entries/, templates/ or vocabulary.yml change; `mkdocs serve`, watching
 docs/, then rebuilds and reloads the browser.
+
+Only one run at a time writes a knowledge base's docs/ and site/: every generation (and a build's MkDocs run and
+swap) holds `build_lock`, and a second run waits for it, saying so. A folder that cannot be written is reported
+as a `WriteError` naming it (kb.atomic); a run killed part way leaves working folders that the next build removes.
 """
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import importlib.util
+import ipaddress
 import multiprocessing
 import os
+import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
 
+try:
+    import fcntl
+except ImportError:  # Windows: runs are not serialised there
+    fcntl = None
+
+from kb.atomic import WriteError, is_operator_error, write_error, writing
 from kb.link import link_studies
 from kb.load import gc_frozen, gc_paused
-from kb.parallel import job_count
+from kb.parallel import child_command, die_with_parent, job_count
 from kb.problems import ERROR, Problem, ProblemError, display_path
 from kb.project import Project
 from kb.render import WriteReport, render_site
+from kb.render.output import remove_abandoned
 from kb.validate import validate_entries
 from kb.vocabulary import load_vocabulary
 
@@ -65,11 +81,20 @@ class BuildResult:
 
 def generate(project: Project, progress: Progress = None, render_progress: Progress = None) -> Generation:
     """Validate every entry and, if none has an error, write the generated pages into docs/ (`progress` and
-    `render_progress` wrap the entries while validating and the studies while rendering: the bars on a terminal)."""
+    `render_progress` wrap the entries while validating and the studies while rendering: the bars on a terminal).
+    Raises `WriteError` when docs/ (or .cache/, for the lock) cannot be written."""
+    with build_lock(project):
+        return _generate(project, progress, render_progress)
+
+
+def _generate(project: Project, progress: Progress, render_progress: Progress) -> Generation:
     started = time.perf_counter()
     try:
         vocabulary = load_vocabulary(project.vocabulary_path)
         paths = project.entry_paths()
+        foreign = project.foreign_links()
+        if foreign:
+            return Generation(problems=foreign, seconds=time.perf_counter() - started)
         with gc_paused(keep_after=True):
             result = validate_entries(paths, vocabulary, others=paths, progress=progress)
             if not result.ok():
@@ -78,7 +103,7 @@ def generate(project: Project, progress: Progress = None, render_progress: Progr
     except ProblemError as error:
         return Generation(problems=[error.problem], seconds=time.perf_counter() - started)
     try:
-        with gc_frozen():
+        with gc_frozen(), writing(project.docs_dir):
             report = render_site(project, links, vocabulary, site_name(project), progress=render_progress)
     except ProblemError as error:
         return Generation(problems=[error.problem], seconds=time.perf_counter() - started, partial=True)
@@ -114,37 +139,104 @@ _TolerantLoader.add_multi_constructor("!", lambda loader, suffix, node: None)
 
 
 def build_site(project: Project, progress: Progress = None, render_progress: Progress = None) -> BuildResult:
-    """Generate, then build with MkDocs into a temporary folder, and replace site/ only if that succeeded."""
+    """Generate, then build with MkDocs into a temporary folder, and replace site/ only if that succeeded.
+
+    Raises `WriteError` when docs/, .cache/ or site/ cannot be written; site/ is then left as it was."""
     if not project.mkdocs_yml.is_file():
         problem = Problem(display_path(project.mkdocs_yml), 1, 1, ERROR, "no mkdocs.yml in the knowledge base folder")
         return BuildResult(Generation(problems=[problem]))
-    generation = generate(project, progress, render_progress)
-    if not generation.ok:
-        return BuildResult(generation)
-    cache = project.root / ".cache"
-    cache.mkdir(exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix="site-", dir=cache))
-    try:
-        started = time.perf_counter()
-        completed = run_mkdocs(project, "build", "--strict", "--site-dir", str(staging.resolve()))
-        seconds = time.perf_counter() - started
-        if completed.returncode != 0:
-            return BuildResult(generation, completed.stdout + completed.stderr, seconds)
-        if search_backend(project) == "pagefind":
-            indexed = run_pagefind(staging)
-            if indexed.returncode != 0:
-                return BuildResult(generation, completed.stdout + completed.stderr + indexed.stderr, seconds)
+    with build_lock(project):
+        remove_abandoned(project.cache_dir, SITE_STAGING_PREFIX)
+        generation = _generate(project, progress, render_progress)
+        if not generation.ok:
+            return BuildResult(generation)
+        with writing(project.cache_dir):
+            staging = Path(tempfile.mkdtemp(prefix=f"{SITE_STAGING_PREFIX}{os.getpid()}-", dir=project.cache_dir))
+        try:
+            return _build_into(project, generation, staging)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+
+
+SITE_STAGING_PREFIX = "site-"  # .cache/site-<pid>-<random>/: MkDocs' output, until it replaces site/
+
+
+def _build_into(project: Project, generation: Generation, staging: Path) -> BuildResult:
+    """MkDocs (and Pagefind) into `staging`, then `staging` in place of site/ if both succeeded."""
+    started = time.perf_counter()
+    completed = run_mkdocs(project, "build", "--strict", "--site-dir", str(staging.resolve()))
+    seconds = time.perf_counter() - started
+    output = completed.stdout + completed.stderr
+    if completed.returncode != 0:
+        _raise_disk_error(output, project.cache_dir)
+        return BuildResult(generation, output, seconds)
+    if search_backend(project) == "pagefind":
+        indexed = run_pagefind(staging)
+        if indexed.returncode != 0:
+            _raise_disk_error(indexed.stderr, project.cache_dir)
+            return BuildResult(generation, output + indexed.stderr, seconds)
+    with writing(project.site_dir):
         _swap_into_place(staging, project.site_dir)
-        return BuildResult(generation, completed.stdout + completed.stderr, seconds, built=True)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+    return BuildResult(generation, output, seconds, built=True)
+
+
+# The last line of a Python traceback (MkDocs), or a Rust error (Pagefind): "[Errno 28] ...", "(os error 28)"
+_OS_ERROR_LINE = re.compile(r"(?:\[Errno (\d+)\]|\(os error (\d+)\))([^\n]*)")
+_QUOTED = re.compile(r"'([^'\n]+)'")
+
+
+def _raise_disk_error(output: str, cache: Path) -> None:
+    """MkDocs and Pagefind print a traceback when they cannot write their output into .cache/: if that is why
+    they failed, raise the `WriteError` that names .cache/ instead of relaying the traceback."""
+    for match in _OS_ERROR_LINE.finditer(output):
+        number = int(match[1] or match[2])
+        error = OSError(number, os.strerror(number))
+        paths = _QUOTED.findall(match[3])  # 'file', or 'source' -> 'target'
+        if is_operator_error(error) and (not paths or any(_is_within(Path(path), cache) for path in paths)):
+            raise write_error(error, cache)
+
+
+def _is_within(path: Path, folder: Path) -> bool:
+    return path.resolve().is_relative_to(folder.resolve())
 
 
 def run_mkdocs(project: Project, *arguments: str, capture: bool = True) -> subprocess.CompletedProcess:
     """MkDocs in a child process, from the project root (the snippets' base path is relative to it)."""
-    command = [sys.executable, "-m", "mkdocs", *arguments, "--config-file", str(project.mkdocs_yml.resolve())]
-    environment = {**os.environ, "NO_MKDOCS_2_WARNING": "1"}  # Material's end-of-life banner, on every run
-    return subprocess.run(command, cwd=project.root, env=environment, capture_output=capture, text=True, check=False)
+    command = child_command("mkdocs", *arguments, "--config-file", str(project.mkdocs_yml.resolve()))
+    return subprocess.run(command, cwd=project.root, env=mkdocs_environment(), capture_output=capture, text=True)
+
+
+def mkdocs_environment() -> dict[str, str]:
+    return {**os.environ, "NO_MKDOCS_2_WARNING": "1"}  # Material's end-of-life banner, on every run
+
+
+# --- one run at a time --------------------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def build_lock(project: Project) -> Iterator[None]:
+    """Hold the knowledge base's build lock (.cache/build.lock) for the block: two runs writing docs/ and site/ at
+    once would race on their staging folders. A second run waits, and says on stderr what it waits for. The
+    kernel drops the lock when its holder ends, `kill -9` included (its workers end with it: kb.parallel)."""
+    with writing(project.cache_dir):
+        project.cache_dir.mkdir(exist_ok=True)
+        handle = os.open(project.build_lock, os.O_RDWR | os.O_CREAT, 0o666)
+    try:
+        if fcntl is not None:
+            _acquire(handle, project)
+        yield
+    finally:
+        os.close(handle)  # releases the lock
+
+
+def _acquire(handle: int, project: Project) -> None:
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        lock = display_path(project.build_lock)
+        message = f"kb: another kb build or kb serve is writing this knowledge base; waiting for it to finish ({lock})"
+        print(message, file=sys.stderr, flush=True)
+        fcntl.flock(handle, fcntl.LOCK_EX)
 
 
 PAGEFIND_ROOT = "article.md-content__inner"  # index each page's article, not the navigation around it
@@ -163,7 +255,7 @@ def run_pagefind(site: Path) -> subprocess.CompletedProcess:
     if importlib.util.find_spec("pagefind") is None:
         message = "error: mkdocs.yml sets kb_search: pagefind, but Pagefind is not installed"
         return subprocess.CompletedProcess([], 1, "", f"{message}: pip install 'pagefind[bin]'\n")
-    command = [sys.executable, "-m", "pagefind", "--site", str(site), "--root-selector", PAGEFIND_ROOT]
+    command = child_command("pagefind", "--site", str(site), "--root-selector", PAGEFIND_ROOT)
     command += ["--exclude-selectors", PAGEFIND_IGNORE, "--quiet"]
     completed = subprocess.run(command, capture_output=True, text=True, check=False)
     if completed.returncode != 0:
@@ -238,13 +330,13 @@ class Regenerator:
 
     def _run(self) -> None:
         large = len(self.project.entry_paths()) >= CHILD_REGENERATION_ENTRIES and job_count() > 1
-        self.report(self._generate_in_child() if large else generate(self.project))
+        self.report(self._generate_in_child() if large else regenerate(self.project))
 
     def _generate_in_child(self) -> Generation:
         context = multiprocessing.get_context("spawn")
         receiver, sender = context.Pipe(duplex=False)
         # Not a daemon: a daemon process may not start the worker processes that generate uses.
-        child = context.Process(target=_generate_and_send, args=(self.project, sender))
+        child = context.Process(target=_generate_and_send, args=(self.project, sender, os.getpid()))
         with self._lock:
             if self._stopped:
                 return Generation(problems=[self._problem("kb serve is stopping; nothing was regenerated")])
@@ -276,11 +368,21 @@ class Regenerator:
 CHILD_REGENERATION_ENTRIES = 500  # from here on, regenerating on every core beats starting an interpreter
 
 
-def _generate_and_send(project: Project, sender) -> None:
+def regenerate(project: Project) -> Generation:
+    """`generate` for `kb serve`: a folder that cannot be written is one more problem to show, and the preview
+    goes on (the operator can fix it while it runs)."""
+    try:
+        return generate(project)
+    except WriteError as error:
+        return Generation(problems=[Problem(display_path(error.folder), 1, 1, ERROR, str(error))], partial=True)
+
+
+def _generate_and_send(project: Project, sender, parent: int) -> None:
     """In the child interpreter: generate, and send the result back."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is for kb serve, which stops this child itself
+    die_with_parent(parent)
     try:
-        sender.send(generate(project))
+        sender.send(regenerate(project))
     finally:
         sender.close()
 
@@ -306,31 +408,96 @@ def watch(project: Project, regenerator: Regenerator):
     return observer
 
 
+def address_problem(dev_addr: str) -> str | None:
+    """Why `mkdocs serve` could not listen on HOST:PORT, or None: checked before generating, so that a busy port
+    is one clear line at once rather than MkDocs' traceback after the generation."""
+    host, _, port = dev_addr.rpartition(":")
+    host = host.strip("[]")
+    if not host or not port.isdigit() or int(port) > 65535:
+        return f"{dev_addr!r} is not HOST:PORT; use e.g. --dev-addr 127.0.0.1:8000"
+    try:
+        _try_listening(host, int(port))
+    except OSError as error:
+        return f"cannot serve on {dev_addr}: {_listen_advice(error, host)}"
+    return None
+
+
+def _try_listening(host: str, port: int) -> None:
+    """Bind HOST:PORT the way MkDocs' server does (IPv6 for an IPv6 address; a port in TIME_WAIT counts as free)."""
+    try:
+        family = socket.AF_INET6 if ipaddress.ip_address(host).version == 6 else socket.AF_INET
+    except ValueError:  # a host name, such as localhost
+        family = socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        probe.bind((host, port))
+
+
+def _listen_advice(error: OSError, host: str) -> str:
+    another = f"choose another port, e.g. kb serve --dev-addr {host}:8001"
+    if error.errno == errno.EADDRINUSE:
+        return f"the port is in use (another kb serve?); stop what uses it or {another}"
+    if error.errno in (errno.EACCES, errno.EPERM):
+        return f"permission denied (ports below 1024 need privileges); {another}"
+    if error.errno == errno.EADDRNOTAVAIL or isinstance(error, socket.gaierror):
+        return "no such address on this machine; use 127.0.0.1 (this machine only) or 0.0.0.0 (every address)"
+    return f"{error.strerror or error}; {another}"
+
+
 def serve(project: Project, dev_addr: str, report: Callable[[Generation], None]) -> int:
     """Run `mkdocs serve` while regenerating on every change; returns MkDocs' exit code.
 
-    MkDocs runs as a child process; it is stopped with this one, also when this one is terminated (SIGTERM).
+    MkDocs runs in a process group of its own, which is stopped with this process, whether by Ctrl-C or SIGTERM
+    (and, being tied to it, MkDocs also ends when this process is killed outright): the port is never left taken.
     """
     regenerator = Regenerator(project, report)
     observer = watch(project, regenerator)
-    command = [sys.executable, "-m", "mkdocs", "serve", "--dev-addr", dev_addr, "--livereload"]
+    command = child_command("mkdocs", "serve", "--dev-addr", dev_addr, "--livereload")
     command += ["--config-file", str(project.mkdocs_yml.resolve())]
-    child = subprocess.Popen(command, cwd=project.root, env={**os.environ, "NO_MKDOCS_2_WARNING": "1"})
-    previous = signal.signal(signal.SIGTERM, _raise_interrupt)
+    saved = {number: signal.getsignal(number) for number in STOP_SIGNALS}
+    signal.signal(signal.SIGTERM, _raise_interrupt)
+    child = subprocess.Popen(command, cwd=project.root, env=mkdocs_environment(), start_new_session=True)
     try:
         return child.wait()
     finally:
-        signal.signal(signal.SIGTERM, previous)
-        regenerator.stop()
-        observer.stop()
-        if child.poll() is None:
-            child.terminate()
-            try:
-                child.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                child.kill()
-        observer.join(timeout=5)
+        with _signals_ignored(saved):  # a second Ctrl-C must not cut the clean-up short
+            regenerator.stop()
+            observer.stop()
+            _stop_process_group(child)
+            observer.join(timeout=5)
 
 
 def _raise_interrupt(signum, frame) -> None:
     raise KeyboardInterrupt
+
+
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+@contextlib.contextmanager
+def _signals_ignored(restore: dict) -> Iterator[None]:
+    """Ignore the signals named in `restore` during the block, then give them the handlers `restore` says."""
+    for number in restore:
+        signal.signal(number, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        for number, handler in restore.items():
+            signal.signal(number, signal.SIG_DFL if handler is None else handler)
+
+
+STOP_PATIENCE_SECONDS = 10
+
+
+def _stop_process_group(child: subprocess.Popen) -> None:
+    """Stop `child` and every process in its group: politely first, then for good."""
+    for stop in (signal.SIGTERM, getattr(signal, "SIGKILL", signal.SIGTERM)):
+        if child.poll() is not None:  # ended and reaped: its process id may belong to someone else now
+            return
+        if hasattr(os, "killpg"):
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(child.pid, stop)
+        else:
+            child.terminate()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            child.wait(timeout=STOP_PATIENCE_SECONDS)

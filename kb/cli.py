@@ -5,14 +5,17 @@ Commands only parse options, call a stage and print its problems; the work lives
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import traceback
+from collections.abc import Iterator
 from pathlib import Path
 
 import click
 
 from kb import __version__
+from kb.atomic import WriteError
 from kb.changes import GitError, changed_entries
 from kb.doi_commands import register as register_doi_commands
 from kb.problems import Problem, ProblemError, display_path
@@ -134,6 +137,7 @@ def validate(context: Context, paths: tuple[Path, ...], strict: bool, output_for
         click.echo(changes.describe(), err=True)
         selected = changes.selected
     result = validate_entries(selected, vocabulary, others=project.entry_paths(), progress=progress_for("Validating"))
+    result.problems[:0] = project.foreign_links()  # what kb build would refuse, validate refuses too
     print_problems(result.problems, output_format)
     click.echo(summary_line(result, len(selected)), err=True)
     sys.exit(0 if result.ok(strict) else 1)
@@ -193,6 +197,17 @@ def report_generation(generation, label: str = "Generated", kept: str = "site/ w
     )
 
 
+@contextlib.contextmanager
+def operator_errors(kept: str = "") -> Iterator[None]:
+    """A folder that cannot be written (permissions, read-only, full disk) is the operator's to fix: one line that
+    names it and says what to do, exit code 1; `kept` adds what was left as it was."""
+    try:
+        yield
+    except WriteError as error:
+        click.echo(f"kb: error: {error}{kept}", err=True)
+        sys.exit(1)
+
+
 @cli.command()
 @click.option("--markdown-only", is_flag=True, help="Only generate the pages and downloads in docs/; skip MkDocs.")
 @pass_context
@@ -206,10 +221,12 @@ def build(context: Context, markdown_only: bool) -> None:
     project = context.project
     progress, render_progress = progress_for("Validating"), progress_for("Rendering")
     if markdown_only:
-        generation = pipeline.generate(project, progress, render_progress)
+        with operator_errors():
+            generation = pipeline.generate(project, progress, render_progress)
         report_generation(generation)
         sys.exit(0 if generation.ok else 1)
-    result = pipeline.build_site(project, progress, render_progress)
+    with operator_errors(kept=f" ({display_path(project.site_dir)}/ was not changed)"):
+        result = pipeline.build_site(project, progress, render_progress)
     report_generation(result.generation)
     if not result.generation.ok:
         sys.exit(1)
@@ -229,7 +246,12 @@ def serve(context: Context, dev_addr: str) -> None:
     from kb import build as pipeline
 
     project = context.project
-    generation = pipeline.generate(project, progress_for("Validating"), progress_for("Rendering"))
+    problem = pipeline.address_problem(dev_addr)
+    if problem:
+        click.echo(f"kb: error: {problem}", err=True)
+        sys.exit(1)
+    with operator_errors():
+        generation = pipeline.generate(project, progress_for("Validating"), progress_for("Rendering"))
     report_generation(generation)
     if not generation.ok:
         sys.exit(1)
@@ -240,10 +262,11 @@ def serve(context: Context, dev_addr: str) -> None:
 register_doi_commands(cli)
 
 
-def main() -> None:
-    """Console entry point: no input, however broken, ends in a traceback (set KB_DEBUG=1 to see one)."""
+def main(arguments: list[str] | None = None) -> None:
+    """Console entry point (`arguments` instead of the command line's, for tests): no input, however broken, ends
+    in a traceback (set KB_DEBUG=1 to see one)."""
     try:
-        cli(standalone_mode=True)
+        cli(arguments, standalone_mode=True)
     except SystemExit:
         raise
     except KeyboardInterrupt:

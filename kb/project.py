@@ -6,8 +6,12 @@ A knowledge base is a folder with `entries/`, `vocabulary.yml`, `templates/`, `d
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+
+from kb.problems import ERROR, Problem, display_path
 
 
 @dataclass(frozen=True)
@@ -48,6 +52,21 @@ class Project:
         """Held by every run that writes docs/ or site/, so two runs never write them at once (kb.build)."""
         return self.cache_dir / "build.lock"
 
+    def foreign_links(self) -> list[Problem]:
+        """Symbolic links in templates/ and the hand-written docs/ that lead outside the knowledge base (or
+        nowhere): MkDocs would publish what they point at, such as /etc/passwd, as part of the site."""
+        problems = []
+        root = self.root.resolve()
+        for folder in (self.templates_dir, self.docs_dir):
+            for path in sorted(_links_below(folder)):
+                target = Path(os.path.realpath(path))
+                if not target.exists() or not target.is_relative_to(root):
+                    message = f"is a symbolic link to {target}, outside the knowledge base; it would be published"
+                    problems.append(
+                        Problem(display_path(path), 1, 1, ERROR, message, "copy the file in or delete the link")
+                    )
+        return problems
+
     def entry_paths(self) -> list[Path]:
         """Every entry file, in name order; files starting with '_' or '.' (like the template) are not entries."""
         return entry_paths(self.entries_dir)
@@ -63,3 +82,12 @@ def entry_paths(folder: Path) -> list[Path]:
         for path in folder.iterdir()
         if path.suffix.lower() in (".yaml", ".yml") and not path.name.startswith(("_", "."))
     )
+
+
+def _links_below(folder: Path) -> Iterator[Path]:
+    """Every symbolic link under `folder`, without following links to folders (a loop cannot trap the walk)."""
+    for directory, folders, files in os.walk(folder, followlinks=False):
+        for name in folders + files:
+            path = Path(directory) / name
+            if path.is_symlink():
+                yield path

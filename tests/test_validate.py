@@ -562,3 +562,19 @@ def test_the_term_slug_index_is_refused(project: Path) -> None:
     result = run_kb(project, "validate")
     assert result.returncode == 1
     assert f"vocabulary.yml:{line_of(text, '    index:')}:" in result.stderr and "reserved" in result.stderr
+
+
+@pytest.mark.parametrize("folder", ["templates/overrides/assets", "docs"])
+def test_a_link_leading_out_of_the_knowledge_base_is_refused_by_validate_and_build(tmp_path, folder: str) -> None:
+    from site_support import copy_project
+
+    root = copy_project(tmp_path / "kb", with_fixtures=False)
+    link = root / folder / "passwd.txt"
+    link.parent.mkdir(parents=True, exist_ok=True)
+    link.symlink_to("/etc/passwd")
+    for command in ("validate", "build"):
+        result = run_kb(root, command)
+        assert result.returncode == 1, (command, result.stdout, result.stderr)
+        shown = f"{folder}/passwd.txt:1:1: error: is a symbolic link to /etc/passwd, outside the knowledge base"
+        assert shown in result.stdout + result.stderr, (command, result.stdout + result.stderr)
+    assert not (root / "site").exists()

@@ -78,7 +78,7 @@ class DocsWriter:
 
     @classmethod
     def open(cls, docs_dir: Path) -> DocsWriter:
-        _remove_abandoned_staging(docs_dir)
+        remove_abandoned(docs_dir, STAGING_PREFIX)  # what runs that were killed left behind
         fresh = frozenset(name for name in GENERATED_DIRS if not (docs_dir / name).is_dir())
         return cls(docs_dir, docs_dir / f"{STAGING_PREFIX}{os.getpid()}", fresh)
 
@@ -137,13 +137,13 @@ def _write(target: tuple[Path, bool], content: bytes) -> bool:
     return True
 
 
-def _remove_abandoned_staging(docs_dir: Path) -> None:
-    """Staging folders of runs that were killed (a finished or failed run removes its own); a folder whose
-    process still runs (`kb serve` beside a `kb build`) is left alone."""
-    if docs_dir.is_dir():
-        for leftover in docs_dir.glob(f"{STAGING_PREFIX}*"):
-            pid = leftover.name.removeprefix(STAGING_PREFIX)
-            if not (pid.isdigit() and _running(int(pid))):
+def remove_abandoned(folder: Path, prefix: str) -> None:
+    """Working folders `<prefix><pid>[-...]` in `folder` of runs that were killed (a finished or failed run removes
+    its own); a folder whose process still runs is left alone."""
+    if folder.is_dir():
+        for leftover in folder.glob(f"{prefix}*"):
+            pid = leftover.name.removeprefix(prefix).split("-", 1)[0]
+            if leftover.is_dir() and not (pid.isdigit() and _running(int(pid))):
                 shutil.rmtree(leftover, ignore_errors=True)
 
 
