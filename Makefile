@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN     = $(VENV)/bin
 
-.PHONY: setup site serve validate test lint bench chromium clean
+.PHONY: setup site serve validate test lint bench chromium axe clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,7 +27,15 @@ chromium:              ## Debian's Chromium for the browser tests (Playwright's 
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium >/dev/null; \
 	  else sudo apt-get update -qq && sudo apt-get install -y -qq chromium >/dev/null; fi; }
 
-test: setup chromium   ## lint, then every test (unit, site build, browser)
+# axe-core for tests/test_accessibility.py, at the version pinned in package-lock.json.
+AXE = node_modules/axe-core/axe.min.js
+$(AXE): package.json package-lock.json
+	npm ci --no-audit --no-fund
+	touch $@
+
+axe: $(AXE)
+
+test: setup chromium axe   ## lint, then every test (unit, site build, browser, accessibility)
 	$(BIN)/ruff check kb scripts tests benchmarks
 	$(BIN)/ruff format --check kb scripts tests benchmarks
 	$(BIN)/pytest -q

@@ -28,7 +28,19 @@ FIXTURES = ROOT / "tests" / "fixtures" / "site"
 SEED_ID = "agin-liebes-2025-self-compassion"
 INJECTION_ID = "zz-2024-injection"
 EDGE_ID = "zz-nd-edge-cases"
-NOT_COPIED = {".git", ".venv", "site", ".cache", "tests", "kb", "build", "dist", "benchmarks", "scripts"}
+NOT_COPIED = {
+    ".git",
+    ".venv",
+    "site",
+    ".cache",
+    "tests",
+    "kb",
+    "build",
+    "dist",
+    "benchmarks",
+    "scripts",
+    "node_modules",
+}
 SEED_REFERENCE = (
     "Agin-Liebes, G., Zeifman, R. J., & Mitchell, J. M. (2025). Self-compassion mediates treatment effects in "
     "MDMA-assisted therapy for posttraumatic stress disorder. European Journal of Psychotraumatology, 16(1), "

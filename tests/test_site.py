@@ -38,6 +38,7 @@ from site_support import (
     meta_tags,
     page,
     run_kb,
+    site_url,
     text_of,
 )
 
@@ -102,7 +103,7 @@ def test_seed_reference_is_exact_apa(site):
 
 def test_seed_design_table_and_findings(site, studies):
     content = article(page(site, f"studies/{SEED_ID}"))
-    design = text_of(re.search(r'<div class="kb-table-wrapper kb-design">(.*?)</div>', content, re.S).group(1))
+    design = text_of(re.search(r'<div class="kb-table-wrapper kb-design"[^>]*>(.*?)</div>', content, re.S).group(1))
     for expected in ("Design Secondary analysis", "Randomised Yes", "Blinding Double blind", "Phase Phase 3"):
         assert expected in design
     assert "Participants 82" in design and "Duration 18 weeks" in design and "Intervention MDMA: 3 sessions" in design
@@ -132,9 +133,11 @@ def test_study_pages_carry_citation_meta_and_json_ld(site):
     scripts = [a for t, a in collect_tags(document).tags if t == "script" and a.get("type") == "application/ld+json"]
     assert len(scripts) == 1
     data = json.loads(collect_tags(document).scripts[_json_ld_index(document)])
-    assert data["@type"] == "ScholarlyArticle" and data["headline"] == studies_title
-    assert [a["familyName"] for a in data["author"]] == ["Agin-Liebes", "Zeifman", "Mitchell"]
-    assert data["sameAs"] == "https://doi.org/10.1080/20008066.2025.2485513"
+    assert data["@type"] == "MedicalWebPage" and "author" not in data  # the summary, not the paper
+    paper = data["isBasedOn"]
+    assert paper == data["about"] and paper["@type"] == "ScholarlyArticle" and paper["name"] == studies_title
+    assert [a["familyName"] for a in paper["author"]] == ["Agin-Liebes", "Zeifman", "Mitchell"]
+    assert paper["sameAs"] == "https://doi.org/10.1080/20008066.2025.2485513"
 
 
 def _json_ld_index(document: str) -> int:
@@ -345,6 +348,8 @@ def test_atom_feed_lists_newest_additions_first(site, studies):
     published = [e.find(f"{atom}published").text for e in entries]
     assert published == sorted(published, reverse=True)
     links = [e.find(f"{atom}link").get("href") for e in entries]
+    assert all(link.startswith(site_url()) for link in links)  # the site was built with KB_SITE_URL
+    links = [link.removeprefix(site_url()) for link in links]
     assert all((site.site_dir / link / "index.html").is_file() for link in links)
     newest = max(studies.values(), key=lambda s: (s.record.added, s.id))
     assert links[0] == f"studies/{newest.id}/"
@@ -377,7 +382,9 @@ def test_injected_page_has_no_extra_scripts_and_safe_json_ld(site):
     head = injected[: injected.index("</head>")]
     json_ld = collect_tags(injected).scripts[_json_ld_index(injected)]
     assert "</" not in json_ld and "<" not in json_ld
-    assert json.loads(json_ld)["headline"].startswith('<script>window.__pwned = "title"</script> Trial of')
+    data = json.loads(json_ld)
+    assert data["about"]["name"].startswith('<script>window.__pwned = "title"</script> Trial of')
+    assert data["name"].startswith('Injected <script>window.__pwned = "headline"</script> headline')
     assert '<meta name="citation_title" content="&lt;script&gt;' in head
     title = re.search(r"<title>(.*?)</title>", head, re.S).group(1)
     assert "<" not in title and "&lt;script&gt;" in title

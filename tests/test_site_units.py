@@ -164,7 +164,7 @@ def test_json_ld_cannot_close_its_script_element():
     study = dataclasses.replace(study, title=title, citation=dataclasses.replace(study.citation, title=title))
     text = json_ld(study, vocabulary)
     assert "<" not in text and ">" not in text and "&" not in text
-    assert json.loads(text)["headline"] == "</script><script>alert(1)</script> & more"
+    assert json.loads(text)["about"]["name"] == "</script><script>alert(1)</script> & more"  # the paper's title
 
 
 # --- writing -------------------------------------------------------------------------------------------------

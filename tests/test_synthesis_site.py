@@ -103,7 +103,7 @@ def test_parent_and_children_link_both_ways(site):
     child = article(page(site, "studies/zz-synth-2021-trial-a-follow-up"))
     follow_ups = re.search(r'id="follow-ups".*?</ul>', parent, re.S).group(0)
     assert 'href="../../studies/zz-synth-2021-trial-a-follow-up/"' in follow_ups
-    design = re.search(r'<div class="kb-table-wrapper kb-design">.*?</table>', child, re.S).group(0)
+    design = re.search(r'<div class="kb-table-wrapper kb-design"[^>]*>.*?</table>', child, re.S).group(0)
     assert re.search(r'<th scope="row">Parent trial</th><td><a href="../../studies/zz-synth-2020-trial-a/">', design)
     assert 'id="follow-ups"' not in child
 

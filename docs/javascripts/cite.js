@@ -31,6 +31,24 @@
     });
   }
 
+  // Material's copy button says only "Copy to clipboard" (in a tooltip); name what it copies.
+  function nameCopyButtons() {
+    var blocks = document.querySelectorAll(".kb-cite details");
+    Array.prototype.forEach.call(blocks, function (block) {
+      var copy = block.querySelector("button[data-md-type=copy], button.md-clipboard");
+      var summary = block.querySelector("summary");
+      if (copy && summary) {
+        var format = summary.textContent.replace(/^\s*Show\s+/, "").trim(); // "Show BibTeX" -> "BibTeX"
+        copy.setAttribute("aria-label", "Copy the " + format + " citation to the clipboard");
+      }
+    });
+  }
+
+  function setup() {
+    showButtons();
+    nameCopyButtons();
+  }
+
   document.addEventListener("click", function (event) {
     var button = event.target.closest && event.target.closest("[data-kb-download]");
     if (button) {
@@ -38,8 +56,8 @@
     }
   });
   if (typeof document$ !== "undefined") {
-    document$.subscribe(showButtons);
+    document$.subscribe(setup);
   } else {
-    document.addEventListener("DOMContentLoaded", showButtons);
+    document.addEventListener("DOMContentLoaded", setup);
   }
 })();

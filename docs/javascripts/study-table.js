@@ -144,9 +144,31 @@
     applyFilters();
   }
 
+  /*
+   * Every table wrapper (.kb-table-wrapper) scrolls sideways when its table is wider than the screen, so a
+   * keyboard must be able to reach it and a screen reader must name it. The templates' table_region macro writes
+   * tabindex, role and aria-label; a wrapper written without them gets them here, named by its heading.
+   */
+  function labelTableRegions() {
+    document.querySelectorAll(".kb-table-wrapper:not([tabindex])").forEach(function (wrapper) {
+      var heading = wrapper.previousElementSibling;
+      while (heading && !/^H[1-6]$/.test(heading.tagName)) {
+        heading = heading.previousElementSibling;
+      }
+      wrapper.tabIndex = 0;
+      wrapper.setAttribute("role", "region");
+      wrapper.setAttribute("aria-label", heading ? heading.textContent.replace(/¶/g, "").replace(/\s+/g, " ").trim() : "Table");
+    });
+  }
+
+  function setup() {
+    labelTableRegions();
+    setupStudyTable();
+  }
+
   if (typeof document$ !== "undefined") {
-    document$.subscribe(setupStudyTable);
+    document$.subscribe(setup);
   } else {
-    document.addEventListener("DOMContentLoaded", setupStudyTable);
+    document.addEventListener("DOMContentLoaded", setup);
   }
 })();

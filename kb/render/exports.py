@@ -11,6 +11,7 @@ import csv
 import dataclasses
 import io
 import json
+import os
 import uuid
 from dataclasses import dataclass
 
@@ -155,15 +156,29 @@ class Feed:
     id: str
     updated: str
     entries: list[FeedEntry]
+    base: str = ""  # the site's address ending in "/", or "" when none is configured (links stay relative)
 
 
-def feed(links: Links, rows: RowCache) -> Feed:
-    """The newest additions (by `record.added`), newest first."""
+def site_address() -> str:
+    """The published site's address from KB_SITE_URL, ending in "/"; "" when it is not set (or not http(s)).
+
+    Only a configured address is ever written: without one the feed's links are relative, which feed readers
+    resolve against the address they fetched the feed from (RFC 4287 allows relative references)."""
+    address = os.environ.get("KB_SITE_URL", "").strip()
+    if not address.lower().startswith(("http://", "https://")) or any(c in address for c in ' "<>\\'):
+        return ""
+    return address if address.endswith("/") else address + "/"
+
+
+def feed(links: Links, rows: RowCache, base: str | None = None) -> Feed:
+    """The newest additions (by `record.added`), newest first; links absolute under `base` (by default the
+    address from KB_SITE_URL), or relative when there is none."""
+    base = site_address() if base is None else base
     newest = sorted(links.studies, key=lambda s: (s.record.added, s.id), reverse=True)[:FEED_LIMIT]
     entries = [
         FeedEntry(
             id=f"urn:uuid:{uuid.uuid5(_FEED_NAMESPACE, 'study/' + s.id)}",
-            url=study_url(s.id),
+            url=base + study_url(s.id),
             title=" ".join(s.headline.split()),
             reference=rows.reference(s).text,
             published=s.record.added,
@@ -173,7 +188,7 @@ def feed(links: Links, rows: RowCache) -> Feed:
         for s in newest
     ]
     updated = max((e.updated for e in entries), default="1970-01-01")
-    return Feed(f"urn:uuid:{uuid.uuid5(_FEED_NAMESPACE, 'feed')}", updated, entries)
+    return Feed(f"urn:uuid:{uuid.uuid5(_FEED_NAMESPACE, 'feed')}", updated, entries, base)
 
 
 def synthesis_json(records: list[dict]) -> str:

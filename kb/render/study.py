@@ -353,32 +353,63 @@ def citation_meta(study: Study) -> list[tuple[str, str]]:
 
 
 def json_ld(study: Study, vocabulary: Vocabulary) -> str:
-    """schema.org ScholarlyArticle; '<', '>' and '&' are written as \\u escapes so no text can end the <script>."""
-    citation = study.citation
-    fields = flat_fields(citation)
+    """schema.org JSON-LD of the page: a MedicalWebPage (the summary) whose `about` and `isBasedOn` is the paper.
+
+    The page is not the paper: its name is the summary's headline and its dates are the summary's (added, last
+    reviewed); the paper, with its authors, journal and DOI, is what it is about and based on. What only the site
+    knows (its name and address, the page's own URL) is added by templates/overrides/main.html. '<', '>' and '&'
+    are written as \\u escapes so no text can end the <script>."""
+    headline = " ".join(study.headline.split())
+    record = study.record
+    paper = _ld_paper(study)
     data: dict = {
         "@context": "https://schema.org",
-        "@type": "ScholarlyArticle",
-        "headline": fields["title"],
-        "name": fields["title"],
-        "alternativeHeadline": " ".join(study.headline.split()),
-        "author": [_ld_author(a) for a in citation.authors],
+        "@type": "MedicalWebPage",
+        "name": headline,
+        "headline": headline,
+        "description": _shorten(study.summary.overview, DESCRIPTION_CHARS),
+        "datePublished": record.added,
+        "dateModified": record.reviewed or record.added,
     }
     optional = {
+        "lastReviewed": record.reviewed,
+        "keywords": [term_link(vocabulary, f, s).label for f in TOPIC_FACETS for s in study.tags(f)],
+    }
+    data.update((key, value) for key, value in optional.items() if value)
+    data.update(about=paper, isBasedOn=paper)
+    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    return text.replace("&", "\\u0026").replace("<", "\\u003c").replace(">", "\\u003e")
+
+
+LD_WORK_TYPES = {"article": "ScholarlyArticle", "book": "Book", "chapter": "Chapter", "thesis": "Thesis"}
+
+
+def _ld_paper(study: Study) -> dict:
+    """The paper the summary is about: its title, authors, date, journal and DOI (identifier and sameAs)."""
+    citation = study.citation
+    fields = flat_fields(citation)
+    paper: dict = {
+        "@type": LD_WORK_TYPES.get(citation.type, "ScholarlyArticle"),
+        "name": fields["title"],
+        "headline": fields["title"],
+        "author": [_ld_author(a) for a in citation.authors],
+    }
+    container = None
+    if fields["container"]:
+        container = {"@type": "Periodical" if citation.type == "article" else "Book", "name": fields["container"]}
+    optional = {
         "datePublished": fields["year"],
-        "isPartOf": {"@type": "Periodical", "name": fields["container"]} if fields["container"] else None,
+        "isPartOf": container,
         "volumeNumber": fields["volume"],
         "issueNumber": fields["issue"],
         "pageStart": fields["first_page"],
         "pageEnd": fields["last_page"],
         "publisher": {"@type": "Organization", "name": fields["publisher"]} if fields["publisher"] else None,
-        "sameAs": doi_url(fields["doi"]) or fields["url"],
         "identifier": _ld_doi(fields["doi"]),
-        "keywords": [term_link(vocabulary, f, s).label for f in TOPIC_FACETS for s in study.tags(f)],
+        "sameAs": doi_url(fields["doi"]) or fields["url"],
     }
-    data.update((key, value) for key, value in optional.items() if value)
-    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
-    return text.replace("&", "\\u0026").replace("<", "\\u003c").replace(">", "\\u003e")
+    paper.update((key, value) for key, value in optional.items() if value)
+    return paper
 
 
 def _ld_doi(doi: str | None) -> dict | None:
