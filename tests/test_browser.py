@@ -230,3 +230,22 @@ def test_cite_buttons_save_the_shown_bibtex_and_ris_as_files(page):
     bibtex = page.locator("#cite-bibtex").text_content()
     assert bibtex.startswith(f"@article{{{SEED_ID},") and "doi = {10.1080/20008066.2025.2485513}" in bibtex
     assert page.errors == []
+
+
+def test_text_filter_ignores_case_and_hyphens_and_an_impossible_year_range_says_so(page):
+    page.goto("studies/")
+    rows = visible_rows(page)
+    page.locator("[data-text]").fill("self-compassion")
+    hyphenated = sorted(rows.nth(i).get_attribute("data-mechanisms") or "" for i in range(rows.count()))
+    assert hyphenated
+    page.locator("[data-text]").fill("Self  Compassion")
+    spaced = sorted(rows.nth(i).get_attribute("data-mechanisms") or "" for i in range(rows.count()))
+    assert spaced == hyphenated
+    page.locator("[data-text]").fill("")
+    years = page.locator("select[data-year=from] option").evaluate_all("options => options.map(o => o.value)")
+    years = [year for year in years if year]
+    page.locator("select[data-year=from]").select_option(years[-1])
+    page.locator("select[data-year=to]").select_option(years[0])
+    assert page.locator("[data-count]").inner_text() == (
+        f"No study can match: the first year ({years[-1]}) is after the last ({years[0]})."
+    )

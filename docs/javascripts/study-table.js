@@ -71,8 +71,14 @@
       if (to.value && !(year <= parseInt(to.value, 10))) {
         return false;
       }
-      var query = text.value.trim().toLowerCase();
-      return !query || row.textContent.toLowerCase().indexOf(query) >= 0;
+      var query = folded(text.value);
+      return !query || folded(row.textContent).indexOf(query) >= 0;
+    }
+
+    // "self compassion", "Self-compassion" and "self-compassion" find the same rows: case, hyphens and runs of
+    // spaces do not matter.
+    function folded(value) {
+      return value.toLowerCase().replace(/[\u2010-\u2015-]+/g, " ").replace(/\s+/g, " ").trim();
     }
 
     function applyFilters() {
@@ -82,7 +88,10 @@
         row.hidden = !visible;
         shown += visible ? 1 : 0;
       });
-      count.textContent = "Showing " + shown + " of " + rows.length + " studies.";
+      var impossible = from.value && to.value && parseInt(from.value, 10) > parseInt(to.value, 10);
+      count.textContent = impossible
+        ? "No study can match: the first year (" + from.value + ") is after the last (" + to.value + ")."
+        : "Showing " + shown + " of " + rows.length + " studies.";
     }
 
     function sortBy(header) {
