@@ -1,11 +1,14 @@
-"""Test-wide settings: the code kb compiles and keeps between runs (kb.codecache) goes to a folder of this test
-session, not the user's cache, in this process and in every `kb` the tests start."""
+"""Test-wide settings and shared fixtures: the code kb compiles and keeps between runs (kb.codecache) goes to a
+folder of this test session, not the user's cache, in this process and in every `kb` the tests start; the DOI
+tests' local Crossref (`env`); the browser tests' served site and headless Chromium (`base_url`, `browser`)."""
 
 from __future__ import annotations
 
 import os
 
 import pytest
+from doi_support import use_local_server
+from site_support import CHROMIUM, CHROMIUM_ARGS, built_site, serve_folder, site_url
 
 
 @pytest.fixture(autouse=True, scope="session")
@@ -17,3 +20,28 @@ def private_code_cache(tmp_path_factory: pytest.TempPathFactory):
         os.environ.pop("XDG_CACHE_HOME", None)
     else:
         os.environ["XDG_CACHE_HOME"] = before
+
+
+@pytest.fixture
+def env(httpserver, tmp_path, monkeypatch):
+    """Crossref and doi.org answered by a local server with recorded responses (tests/doi_support.py)."""
+    return use_local_server(httpserver, tmp_path, monkeypatch)
+
+
+@pytest.fixture(scope="module")
+def base_url(tmp_path_factory):
+    project = built_site(tmp_path_factory)
+    server, url = serve_folder(project.site_dir, port=int(site_url().rsplit(":", 1)[1].strip("/")))
+    assert url == site_url()
+    yield url
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()

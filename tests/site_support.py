@@ -47,6 +47,17 @@ SEED_REFERENCE = (
     "Article 2485513. https://doi.org/10.1080/20008066.2025.2485513"
 )
 
+# Debian's Chromium, driven by Playwright (whose own browser download does not work here)
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
+
 _built: dict[str, Path] = {}
 
 

@@ -9,8 +9,7 @@ reader decides by are on screen, forest plot text stays legible, the wide tables
 from __future__ import annotations
 
 import pytest
-from site_support import ROOT, SEED_ID, built_site, serve_folder, site_url
-from test_browser import CHROMIUM, CHROMIUM_ARGS
+from site_support import ROOT, SEED_ID
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -28,24 +27,6 @@ PAGES = [
 PHONE, DESKTOP = 390, 1280
 PLOTTED_ID = "goodwin-2022-psilocybin-trd"  # a study with a forest plot
 WCAG_21_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
-
-
-@pytest.fixture(scope="module")
-def base_url(tmp_path_factory):
-    project = built_site(tmp_path_factory)
-    server, url = serve_folder(project.site_dir, port=int(site_url().rsplit(":", 1)[1].strip("/")))
-    yield url
-    server.shutdown()
-    server.server_close()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 def open_context(browser, base_url, width: int, scheme: str = "light", axe: bool = False):

@@ -10,38 +10,9 @@ from __future__ import annotations
 import re
 
 import pytest
-from site_support import INJECTION_ID, SEED_ID, built_site, serve_folder, site_url
+from site_support import INJECTION_ID, SEED_ID
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-]
-
-
-@pytest.fixture(scope="module")
-def base_url(tmp_path_factory):
-    project = built_site(tmp_path_factory)
-    server, url = serve_folder(project.site_dir, port=int(site_url().rsplit(":", 1)[1].strip("/")))
-    assert url == site_url()
-    yield url
-    server.shutdown()
-    server.server_close()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture

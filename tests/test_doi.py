@@ -28,7 +28,6 @@ from doi_support import (
     make_kb,
     run_script,
     serve_work,
-    use_local_server,
 )
 from pytest_httpserver import HTTPServer
 from werkzeug import Response
@@ -53,11 +52,6 @@ def slow_server():
     yield server
     server.clear()
     server.stop()
-
-
-@pytest.fixture
-def env(httpserver, tmp_path, monkeypatch):
-    return use_local_server(httpserver, tmp_path, monkeypatch)
 
 
 @pytest.fixture

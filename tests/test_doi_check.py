@@ -19,7 +19,6 @@ from doi_support import (
     run_kb,
     serve_message,
     serve_work,
-    use_local_server,
 )
 
 from kb.doi.check import NoticeEditError, notice_mismatches, notices_of, with_notices
@@ -28,11 +27,6 @@ from kb.doi.draft import make_draft
 from kb.doi.fetch import Work
 from kb.doi_commands import check_dois
 from kb.load import load_text
-
-
-@pytest.fixture
-def env(httpserver, tmp_path, monkeypatch):
-    return use_local_server(httpserver, tmp_path, monkeypatch)
 
 
 @pytest.fixture

@@ -30,7 +30,6 @@ from doi_support import (
     run_script,
     serve_message,
     serve_work,
-    use_local_server,
 )
 from werkzeug import Response
 
@@ -43,11 +42,6 @@ from kb.doi.fetch import Work
 from kb.doi.text import shown, without_controls
 from kb.doi_commands import check_dois, new
 from kb.load import load_text
-
-
-@pytest.fixture
-def env(httpserver, tmp_path, monkeypatch):
-    return use_local_server(httpserver, tmp_path, monkeypatch)
 
 
 @pytest.fixture

@@ -13,7 +13,6 @@ import re
 import pytest
 import yaml
 from site_support import collect_tags, copy_project, run_kb, serve_folder
-from test_browser import CHROMIUM, CHROMIUM_ARGS
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -80,32 +79,28 @@ def served(hostile_site):
     server.server_close()
 
 
-def test_nothing_runs_in_chromium_when_a_reader_focuses_hovers_and_clicks(hostile_site, served):
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        context = browser.new_context(base_url=served)
-        page = context.new_page()
-        dialogs: list[str] = []
-        page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
-        page.route(re.compile(r"^(?!" + re.escape(served) + ").*"), lambda route: route.abort())
-        for url in pages_of(hostile_site):
-            page.goto(url)
-            page.wait_for_load_state("load")
-            shown = page.locator("article").inner_text()
-            if url.startswith(FACETS) and url.count("/") == 2:
-                assert "[x](javascript:alert(2))" in shown, url  # the label shows as typed, as text
-            # what a reader does: tab through, hover and focus everything focusable, click same-page controls
-            page.evaluate(
-                """() => document.querySelectorAll('article a, article button, article [tabindex], h1, h2, td')
-                     .forEach(el => { el.focus(); ['mouseover', 'mouseenter', 'focus', 'click'].forEach(type =>
-                       el.dispatchEvent(new Event(type, {bubbles: true}))); })"""
-            )
-            for _ in range(8):
-                page.keyboard.press("Tab")
-            assert not page.evaluate(
-                "[...document.querySelectorAll('*')].some(el => [...el.attributes].some(a => a.name.startsWith('on')))"
-            ), url
-            assert dialogs == [], f"{url}: {dialogs}"
-        context.close()
-        browser.close()
+def test_nothing_runs_in_chromium_when_a_reader_focuses_hovers_and_clicks(hostile_site, served, browser):
+    context = browser.new_context(base_url=served)
+    page = context.new_page()
+    dialogs: list[str] = []
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    page.route(re.compile(r"^(?!" + re.escape(served) + ").*"), lambda route: route.abort())
+    for url in pages_of(hostile_site):
+        page.goto(url)
+        page.wait_for_load_state("load")
+        shown = page.locator("article").inner_text()
+        if url.startswith(FACETS) and url.count("/") == 2:
+            assert "[x](javascript:alert(2))" in shown, url  # the label shows as typed, as text
+        # what a reader does: tab through, hover and focus everything focusable, click same-page controls
+        page.evaluate(
+            """() => document.querySelectorAll('article a, article button, article [tabindex], h1, h2, td')
+                 .forEach(el => { el.focus(); ['mouseover', 'mouseenter', 'focus', 'click'].forEach(type =>
+                   el.dispatchEvent(new Event(type, {bubbles: true}))); })"""
+        )
+        for _ in range(8):
+            page.keyboard.press("Tab")
+        assert not page.evaluate(
+            "[...document.querySelectorAll('*')].some(el => [...el.attributes].some(a => a.name.startsWith('on')))"
+        ), url
+        assert dialogs == [], f"{url}: {dialogs}"
+    context.close()
