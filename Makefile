@@ -30,6 +30,9 @@ chromium:              ## Debian's Chromium for the browser tests (Playwright's 
 # axe-core for tests/test_accessibility.py, at the version pinned in package-lock.json.
 AXE = node_modules/axe-core/axe.min.js
 $(AXE): package.json package-lock.json
+	@command -v npm >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq nodejs npm >/dev/null; \
+	  else sudo apt-get update -qq && sudo apt-get install -y -qq nodejs npm >/dev/null; fi; }
 	npm ci --no-audit --no-fund
 	touch $@
 
