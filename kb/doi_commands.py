@@ -18,10 +18,10 @@ from kb.doi import DoiError, Settings, fetch_work, lookup
 from kb.doi.check import CheckRun, EntryCheck, NoticeEditError, check_entries, notices_yaml, write_notices
 from kb.doi.client import HttpClient
 from kb.doi.draft import existing_duplicates, make_draft, write_draft
-from kb.doi.text import shown
 from kb.identifiers import is_slug
 from kb.problems import ProblemError, display_path
 from kb.project import Project, entry_paths
+from kb.text import shown
 from kb.vocabulary import Vocabulary, load_vocabulary
 
 MAILTO_HELP = "Your e-mail address, sent to Crossref so it can reach you (its 'polite pool'). Default: $KB_MAILTO."

@@ -107,7 +107,8 @@ def link_studies(studies: Iterable[Study], limit: int = RELATED_LIMIT, window: i
     by_tag = {facet: dict(terms) for facet, terms in by_tag.items()}
     by_id = {study.id: study for study in ordered}
     relatedness = Relatedness(ordered, tags, by_id, limit, window)
-    trials = group_trials(ordered, {s.id: parent_id(s.design.parent) for s in ordered if parent_id(s.design.parent)})
+    parents = {s.id: parent_id(s.design.parent) for s in ordered}
+    trials = group_trials(ordered, {child: parent for child, parent in parents.items() if parent})
     return Links(studies=ordered, by_id=by_id, by_tag=by_tag, relatedness=relatedness, trials=trials)
 
 

@@ -23,6 +23,9 @@ from typing import Any
 
 CERTAINTY_ORDER = ["high", "moderate", "low", "very-low"]
 FACETS = ["mechanisms", "substances", "conditions", "designs", "settings", "outcomes"]
+SMD_METRICS = ("cohen_d", "hedges_g", "smd")  # standardised mean differences: positive favours the intervention
+RATIO_METRICS = ("odds_ratio", "risk_ratio", "hazard_ratio")  # 1 means no difference; pooled and plotted as logs
+WITHDRAWN_NOTICES = ("retraction", "withdrawal")  # a study with one is flagged on the site and never pooled
 COMPARISONS = ["placebo", "active", "waitlist", "usual-care", "dose-comparison", "within-group", "other"]
 
 

@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import functools
 import os
-import re
 from dataclasses import dataclass
 from pathlib import Path
+
+from kb.text import shown
 
 ERROR = "error"
 WARNING = "warning"
@@ -41,31 +42,13 @@ class Problem:
     def format(self) -> str:
         """One line; characters that could move the cursor, recolour or reorder the terminal are shown as escapes,
         so a value quoted in a message can never rewrite the message (or the one before it)."""
-        return printable(f"{self.path}:{self.line}:{self.col}: {self.severity}: {self.text}")
+        return shown(f"{self.path}:{self.line}:{self.col}: {self.severity}: {self.text}")
 
     def format_github(self) -> str:
         """A GitHub Actions workflow command, shown as an annotation on the changed line."""
-        text = _github_escape(printable(self.text))
+        text = _github_escape(shown(self.text))
         path = _github_escape(self.path, property_value=True)
         return f"::{self.severity} file={path},line={self.line},col={self.col}::{text}"
-
-
-# C0 and C1 controls, DEL, bidirectional overrides and isolates, zero-width and other invisible format characters
-UNSAFE_TEXT = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]")
-
-
-def printable(text: str) -> str:
-    r"""`text` with every unsafe character written as a visible escape.
-
-    >>> print(printable("title\x1b[2J\u202e"))
-    title\x1b[2J\u202e
-    """
-    return UNSAFE_TEXT.sub(_escape, text)
-
-
-def _escape(match: re.Match) -> str:
-    code = ord(match.group())
-    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 
 def _github_escape(value: str, property_value: bool = False) -> str:

@@ -34,16 +34,13 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from kb.model import CERTAINTY_ORDER, Finding, Study
+from kb.model import CERTAINTY_ORDER, RATIO_METRICS, SMD_METRICS, WITHDRAWN_NOTICES, Finding, Study
 
 MIN_POOLED = 3
 CI_WIDTH_IN_SE = 3.92  # a 95% CI spans 2 x 1.96 standard errors (Cochrane Handbook 6.5.2.2)
-SMD_METRICS = ("cohen_d", "hedges_g", "smd")
-RATIO_METRICS = ("odds_ratio", "risk_ratio", "hazard_ratio")
 # Reviews and pooled analyses report trials that have (or could have) entries of their own: they add no
 # participants, are no trial of their own, and never enter a pool (their trials would count twice).
 REVIEW_DESIGNS = ("systematic-review",)
-WITHDRAWN = ("retraction", "withdrawal")  # such a study is shown, flagged, and never pooled
 POOLING_METHOD = "DerSimonian-Laird random effects, 95% CI and prediction interval (exploratory)"
 
 
@@ -97,7 +94,7 @@ class Participation:
         trials = f"{self.trials:,} trial{'' if self.trials == 1 else 's'}"
         if not self.trials:
             return "no trial of its own (reviews and pooled analyses only)"
-        if self.unsized == self.trials and self.trials:
+        if self.unsized == self.trials:
             return f"{trials}, size not reported"
         people = f"{self.participants:,} participant{'' if self.participants == 1 else 's'}"
         return f"{people} in {trials}" + (f" ({self.unsized:,} without a reported size)" if self.unsized else "")
@@ -210,7 +207,7 @@ class EffectRow:
         family, ci = metric_family(self.metric), self.finding.effect.ci
         if family != "smd" and family not in RATIO_METRICS or ci is None or not ci[0] < ci[1]:
             return False
-        if self.study.design.type in REVIEW_DESIGNS or any(n.type in WITHDRAWN for n in self.study.notices):
+        if self.study.design.type in REVIEW_DESIGNS or any(n.type in WITHDRAWN_NOTICES for n in self.study.notices):
             return False
         return family == "smd" or ci[0] > 0  # an interval of zero width, or a ratio's down to 0, has no SE
 
@@ -224,13 +221,10 @@ class OutcomeGroup:
     findings: list[tuple[Study, Finding]]
     effects: list[EffectRow]
     pooled: list[Pooled]
+    studies: list[Study]  # each reporting study once, in the order of its first finding
     participation: Participation
     directions: Counter
     best_certainty: str
-
-    @property
-    def studies(self) -> list[Study]:
-        return list({id(s): s for s, _ in self.findings}.values())
 
     def effects_of(self, family: str) -> list[EffectRow]:
         return [row for row in self.effects if metric_family(row.metric) == family]
@@ -266,6 +260,7 @@ def _group(domain: str, comparison: str | None, items: list[tuple[Study, Finding
         findings=items,
         effects=effects,
         pooled=_pools(effects, trials) if comparison is not None else [],
+        studies=studies,
         participation=trials.participants(studies),
         directions=Counter(f.direction for _, f in items),
         best_certainty=min(certainties, key=CERTAINTY_ORDER.index),

@@ -39,9 +39,9 @@ from kb.doi.crossref import citation_from_work, clean_text
 from kb.doi.draft import make_draft
 from kb.doi.errors import BadResponseError, ServiceError, SettingsError
 from kb.doi.fetch import Work
-from kb.doi.text import shown, without_controls
 from kb.doi_commands import check_dois, new
 from kb.load import load_text
+from kb.text import shown, without_controls
 
 
 @pytest.fixture

@@ -18,8 +18,8 @@ from kb.doi.client import HttpClient, Settings
 from kb.doi.crossref import Cited, citation_from_work
 from kb.doi.errors import DoiError, InputError
 from kb.doi.fetch import Work, fetch_work
-from kb.doi.text import is_hidden, shown
 from kb.identifiers import doi_in_text, normalise_doi
+from kb.text import is_hidden, shown
 
 __all__ = ["Cited", "DoiError", "HttpClient", "Settings", "Work", "lookup", "parse_doi"]
 

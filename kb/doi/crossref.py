@@ -3,7 +3,7 @@
 What the agencies send needs cleaning before a person should see it: titles arrive as lists, with HTML/JATS
 markup (`<i>`, `<sub>`, `<scp>`, `<jats:italic>`), entities and line breaks inside, sometimes with a trailing
 full stop; any text may hold control characters, terminal escapes, bidi overrides or zero-width characters
-(removed, see `kb.doi.text`; a DOI or URL holding them is not used at all); a date may be `[[2004]]` or
+(removed, see `kb.text`; a DOI or URL holding them is not used at all); a date may be `[[2004]]` or
 `[[null]]`; an e-locator or `article-number` stands where pages would; authors may lack a given name, be
 organisations with only a `name`, and carry ORCIDs as URLs. Crossref's record is itself nearly CSL JSON, so one
 set of functions reads both. Abstracts are never read.
@@ -25,8 +25,8 @@ from typing import Any
 
 from kb.doi.errors import BadResponseError
 from kb.doi.fetch import Work
-from kb.doi.text import without_controls
 from kb.identifiers import normalise_doi
+from kb.text import without_controls
 
 CITATION_TYPES = {
     "journal-article": "article",

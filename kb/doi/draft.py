@@ -28,11 +28,11 @@ from rapidfuzz import fuzz
 from kb.atomic import write_atomic
 from kb.doi.crossref import Cited
 from kb.doi.fetch import Work
-from kb.doi.text import without_controls
 from kb.identifiers import normalise_doi
 from kb.load import load_entry
 from kb.problems import ProblemError
 from kb.references.titles import is_title_case, sentence_case
+from kb.text import without_controls
 from kb.validate.corpus import TITLE_SIMILARITY
 from kb.vocabulary import Vocabulary
 

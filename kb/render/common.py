@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from kb.model import CERTAINTY_ORDER, Author, Citation, Study
+from kb.model import CERTAINTY_ORDER, WITHDRAWN_NOTICES, Author, Citation, Study
 from kb.references import Reference, format_reference
 from kb.vocabulary import Vocabulary
 
@@ -137,7 +137,7 @@ def study_row(study: Study, vocabulary: Vocabulary, year_suffix: str = "") -> St
         substances=links("substances"),
         conditions=links("conditions"),
         mechanisms=links("mechanisms"),
-        retracted=any(n.type in ("retraction", "withdrawal") for n in study.notices),
+        retracted=any(n.type in WITHDRAWN_NOTICES for n in study.notices),
     )
 
 

@@ -18,9 +18,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from kb.model import Finding
+from kb.model import RATIO_METRICS, Finding
 from kb.render.common import number
-from kb.validate.rules import RATIO_METRICS
 
 METRIC_LABELS = {
     "cohen_d": "Cohen's d",

@@ -28,7 +28,6 @@ from kb.render.common import (
     StudyRow,
     TermLink,
     number,
-    short_citation,
     study_url,
     term_link,
 )
@@ -151,7 +150,6 @@ class StudyPage:
     tag_groups: list[TagGroup]
     related: list[RelatedView]
     safety: SafetyView | None
-    parent: StudyRow | None  # the parent trial's entry, when design.parent names one
     children: list[StudyRow]  # secondary analyses and follow-ups naming this entry as their parent
 
 
@@ -192,7 +190,6 @@ def study_page(study: Study, links: Links, vocabulary: Vocabulary, rows: RowCach
         tag_groups=_tag_groups(study, vocabulary),
         related=[_related_view(r, rows, vocabulary) for r in links.related_to(study.id)],
         safety=safety_view(study),
-        parent=rows(links.by_id[parent]) if (parent := _parent_entry(study, links)) else None,
         children=rows.many([links.by_id[child] for child in links.trials.children.get(study.id, [])]),
     )
 
@@ -222,9 +219,7 @@ def _notice(notice) -> NoticeView:
     return NoticeView(label, level, notice.date, notice.note, doi_url(notice.doi))
 
 
-def design_rows(
-    study: Study, vocabulary: Vocabulary, links: Links | None = None, row_cache: RowCache | None = None
-) -> list[Row]:
+def design_rows(study: Study, vocabulary: Vocabulary, links: Links, row_cache: RowCache) -> list[Row]:
     """The 'Study overview' table: only the facts the entry records, in a fixed order."""
     design, sample = study.design, study.sample
     rows = [Row("Design", "", term_link(vocabulary, "designs", design.type))]
@@ -258,11 +253,10 @@ def design_rows(
         rows.append(Row("Follow-up", design.follow_up))
     if design.registration:
         rows.append(Row("Registration", ", ".join(design.registration)))
-    parent = _parent_entry(study, links) if links else None
+    parent = _parent_entry(study, links)
     if parent:
         parent_study = links.by_id[parent]
-        cite = row_cache(parent_study).cite if row_cache else short_citation(parent_study.citation)
-        label = f"{cite}: {parent_study.headline}"
+        label = f"{row_cache(parent_study).cite}: {parent_study.headline}"
         rows.append(Row("Parent trial", "", TermLink("studies", parent, label, study_url(parent))))
     elif design.parent:
         rows.append(Row("Based on", design.parent))

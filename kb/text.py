@@ -1,11 +1,15 @@
 """Text from outside kb (an agency's record, an entry file, a pasted DOI) made safe to keep and to show.
 
+Used wherever such text is kept or printed: `kb new` and `kb check-dois` (kb.doi), the validation of entries
+(kb.validate.rules refuses hidden characters) and every problem message (kb.problems prints through `shown`).
+
 A record's strings may carry control characters (`\\x01`), whole terminal escape sequences (`\\x1b[2J` clears
 the screen), bidirectional overrides (U+202E shows text reversed) and zero-width characters: invisible or
 misleading in a YAML file, and in a terminal able to rewrite what a person sees. Two remedies, for two places:
 
     without_controls  for what kb keeps (the draft, notices): such characters are removed
     shown             for what kb prints: such characters are written out as \\x1b, \\u202e
+    is_hidden         for what kb refuses (entries): one such character
 
 Example:
 
