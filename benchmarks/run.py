@@ -371,7 +371,7 @@ def bench_search_again(n: int, run: Run) -> None:
     site = BENCH_DIR / f"site-{n}"
     if not (site / "index.html").exists():
         raise SystemExit(f"no site at {site}: run the full benchmark first")
-    assets = ROOT / "templates" / "overrides" / "assets"
+    assets = ROOT / "kb" / "defaults" / "theme" / "assets"
     shutil.copytree(assets, site / "assets", dirs_exist_ok=True)
     run.say(f"[{n:,}] pagefind index and first queries in Chromium, on {site}")
     sizes = run.sizes.setdefault(n, {})

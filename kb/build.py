@@ -40,13 +40,14 @@ except ImportError:  # Windows: runs are not serialised there
     fcntl = None
 
 from kb.atomic import WriteError, is_operator_error, write_error, writing
+from kb.defaults import THEME_DIR, THEME_OVERRIDES, layered
 from kb.link import link_studies
 from kb.load import gc_frozen, gc_paused
 from kb.parallel import child_command, die_with_parent, job_count
 from kb.problems import ERROR, Problem, ProblemError, display_path
 from kb.project import Project
 from kb.render import WriteReport, render_site
-from kb.render.output import remove_abandoned
+from kb.render.output import remove_abandoned, sync_folder
 from kb.validate import validate_entries
 from kb.vocabulary import load_vocabulary
 
@@ -95,6 +96,7 @@ def _generate(project: Project, progress: Progress, render_progress: Progress) -
         foreign = project.foreign_links()
         if foreign:
             return Generation(problems=foreign, seconds=time.perf_counter() - started)
+        assemble_theme(project)
         with gc_paused(keep_after=True):
             result = validate_entries(paths, vocabulary, others=paths, progress=progress)
             if not result.ok():
@@ -108,6 +110,16 @@ def _generate(project: Project, progress: Progress, render_progress: Progress) -
     except ProblemError as error:
         return Generation(problems=[error.problem], seconds=time.perf_counter() - started, partial=True)
     return Generation(result.problems, len(result.studies), report, time.perf_counter() - started)
+
+
+def assemble_theme(project: Project) -> None:
+    """Bring the theme folder that mkdocs.yml's `custom_dir` names (.cache/theme) up to date: the generator's
+    theme files with the knowledge base's templates/overrides/ on top (kb.defaults). One plain folder, because
+    that is what every engine reading mkdocs.yml understands; unchanged files are not rewritten, so a running
+    `mkdocs serve` rebuilds only when the theme really changed."""
+    files = layered(project.templates_dir / THEME_OVERRIDES, THEME_DIR)
+    with writing(project.cache_dir):
+        sync_folder(project.theme_dir, {name: path.read_bytes() for name, path in files.items()})
 
 
 def site_name(project: Project) -> str:

@@ -209,6 +209,38 @@ def operator_errors(kept: str = "") -> Iterator[None]:
 
 
 @cli.command()
+@click.argument("folder", type=click.Path(path_type=Path))
+@click.option("--title", required=True, help='The site\'s name, e.g. "Mindfulness evidence summaries".')
+@click.option("--force", is_flag=True, help="Add the files to a folder that is not empty (never replacing one).")
+@pass_context
+def init(context: Context, folder: Path, title: str, force: bool) -> None:
+    """Make a new knowledge base in FOLDER that builds at once: mkdocs.yml, a vocabulary with example terms,
+    the entry template, home and about pages, README, CONTRIBUTING, GitHub workflows and issue forms."""
+    from kb.init import InitError, init_knowledge_base
+
+    target = folder if folder.is_absolute() else context.project.root / folder
+    try:
+        created = init_knowledge_base(target, title, force=force)
+    except InitError as error:
+        click.echo(f"kb init: error: {error}", err=True)
+        sys.exit(1)
+    except OSError as error:
+        click.echo(
+            f"kb init: error: could not write {display_path(error.filename or target)}: {error.strerror}", err=True
+        )
+        sys.exit(1)
+    where = display_path(created.root)
+    click.echo(f"Created a knowledge base in {where}: {len(created.written)} file(s)", err=True)
+    if created.kept:
+        click.echo(f"  left as they were: {', '.join(created.kept)}", err=True)
+    click.echo(
+        f"Next: cd {where} && python -m venv .venv && .venv/bin/pip install -r requirements.txt && .venv/bin/kb build"
+        "\n      then replace the example terms in vocabulary.yml and add your first study with kb new DOI --write",
+        err=True,
+    )
+
+
+@cli.command()
 @click.option("--markdown-only", is_flag=True, help="Only generate the pages and downloads in docs/; skip MkDocs.")
 @pass_context
 def build(context: Context, markdown_only: bool) -> None:

@@ -14,14 +14,17 @@ from pathlib import Path
 
 import click
 
-from kb.doi import DoiError, Settings, fetch_work, lookup
+from kb.atomic import write_atomic
+from kb.doi import DoiError, Settings, fetch_work, lookup, suggestion
 from kb.doi.check import CheckRun, EntryCheck, NoticeEditError, check_entries, notices_yaml, write_notices
 from kb.doi.client import HttpClient
-from kb.doi.draft import existing_duplicates, make_draft, write_draft
+from kb.doi.draft import Draft, Prefill, existing_duplicates, make_draft, write_draft
+from kb.doi.watch import watch_report
 from kb.identifiers import is_slug
 from kb.problems import ProblemError, display_path
 from kb.project import Project, entry_paths
 from kb.text import shown
+from kb.validate import validate_entries
 from kb.vocabulary import Vocabulary, load_vocabulary
 
 MAILTO_HELP = "Your e-mail address, sent to Crossref so it can reach you (its 'polite pool'). Default: $KB_MAILTO."
@@ -60,13 +63,37 @@ def _vocabulary(project: Project) -> Vocabulary | None:
 
 
 @click.command("new")
-@click.argument("doi")
+@click.argument("doi", required=False)
 @click.option("--write", is_flag=True, help="Save the draft as entries/<id>.yaml (never overwrites a file).")
 @click.option("--id", "entry_id", metavar="ID", help="Use this id instead of the suggested firstauthor-year-keyword.")
 @click.option("--mailto", metavar="EMAIL", help=MAILTO_HELP)
 @click.option("--refresh", is_flag=True, help="Ask again even when the record is in the cache.")
+@click.option(
+    "--from-issue",
+    "issue_body",
+    metavar="BODY_FILE",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Draft from a 'Suggest a study' issue (its body, as GitHub writes an issue form) instead of a DOI: "
+    "its DOI, and its design and topics matched to vocabulary terms.",
+)
+@click.option(
+    "--report",
+    "report_path",
+    metavar="FILE",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="With --from-issue: write what happened as Markdown (for the issue), also when nothing was drafted.",
+)
 @click.pass_context
-def new(ctx: click.Context, doi: str, write: bool, entry_id: str | None, mailto: str | None, refresh: bool) -> None:
+def new(
+    ctx: click.Context,
+    doi: str | None,
+    write: bool,
+    entry_id: str | None,
+    mailto: str | None,
+    refresh: bool,
+    issue_body: Path | None,
+    report_path: Path | None,
+) -> None:
     """Draft an entry for DOI from its Crossref (or DataCite) record.
 
     The draft is printed, or saved with --write. Its citation is filled in; everything a person must write is
@@ -76,28 +103,112 @@ def new(ctx: click.Context, doi: str, write: bool, entry_id: str | None, mailto:
     project = _project(ctx)
     if entry_id is not None and not is_slug(entry_id):
         _fail(ctx, f"--id '{entry_id}' is not a valid id; use lowercase letters, digits and hyphens")
-    try:
-        settings = Settings.from_env(mailto=mailto, root=project.root)
-        work, cited = lookup(doi, settings, refresh=refresh)
-    except DoiError as error:
-        _fail(ctx, str(error))
-    draft = make_draft(work, cited, entry_id=entry_id, vocabulary=_vocabulary(project))
-    target = project.entries_dir / f"{draft.id}.yaml"
-    if write and target.exists():
-        _fail(ctx, f"{display_path(target)} already exists and was left as it is; choose another id with --id")
+    if (doi is None) == (issue_body is None):
+        _fail(ctx, "give a DOI or --from-issue BODY_FILE (one of them)")
+    if report_path is not None and issue_body is None:
+        _fail(ctx, "--report goes with --from-issue")
+    drafting = _Drafting(ctx, project, entry_id, mailto, refresh, report_path)
+    if issue_body is not None:
+        _new_from_issue(drafting, issue_body, write, report_path)
+        return
+    draft, work, cited = drafting.draft(doi)
+    if write:
+        drafting.check_free(draft)
     for message in existing_duplicates(entry_paths(project.entries_dir), work.doi, cited.title):
         _echo(f"{ctx.command_path}: warning: {message}", err=True)
     if not write:
         _echo(draft.text, nl=False, lines=True)
         return
-    try:
-        path = write_draft(draft, project.entries_dir)
-    except FileExistsError:
-        _fail(ctx, f"{display_path(target)} already exists and was left as it is; choose another id with --id")
-    except OSError as error:
-        _fail(ctx, f"could not write {display_path(target)}: {error.strerror or error}; check the folder")
-    written = display_path(path)
+    written = display_path(drafting.write(draft))
     _echo(f"wrote {written}: fill in every TODO, then run kb validate {written}", err=True)
+
+
+class _Drafting:
+    """One `kb new` run's lookup and writing. Every failure ends the run with one line (`fail`), and with the
+    report for the issue when there is one to write."""
+
+    def __init__(self, ctx: click.Context, project: Project, entry_id, mailto, refresh: bool, report_path):
+        self.ctx, self.project, self.entry_id, self.mailto, self.refresh = ctx, project, entry_id, mailto, refresh
+        self.report_path = report_path
+        self.vocabulary = _vocabulary(project)
+
+    def fail(self, message: str) -> None:
+        _write_report(self.ctx, self.report_path, suggestion.Outcome(reason=message))
+        _fail(self.ctx, message)
+
+    def draft(self, doi: str, prefill: Prefill | None = None):
+        try:
+            settings = Settings.from_env(mailto=self.mailto, root=self.project.root)
+            work, cited = lookup(doi, settings, refresh=self.refresh)
+        except DoiError as error:
+            self.fail(str(error))
+        draft = make_draft(work, cited, entry_id=self.entry_id, vocabulary=self.vocabulary, prefill=prefill)
+        return draft, work, cited
+
+    def check_free(self, draft: Draft) -> None:
+        """Stop before anything else is said when the draft's file is taken."""
+        target = self.project.entries_dir / f"{draft.id}.yaml"
+        if target.exists():
+            self.fail(f"{display_path(target)} already exists and was left as it is; choose another id with --id")
+
+    def write(self, draft: Draft) -> Path:
+        target = self.project.entries_dir / f"{draft.id}.yaml"
+        try:
+            return write_draft(draft, self.project.entries_dir)
+        except FileExistsError:
+            self.check_free(draft)
+            raise
+        except OSError as error:
+            self.fail(f"could not write {display_path(target)}: {error.strerror or error}; check the folder")
+
+
+def _new_from_issue(drafting: _Drafting, body_path: Path, write: bool, report_path: Path | None) -> None:
+    """`kb new --from-issue`: the suggestion's DOI drafted, its design and topics filled in where they match the
+    vocabulary, the draft validated, and a report for the issue, also when nothing could be drafted."""
+    ctx, project = drafting.ctx, drafting.project
+    suggested = _read_suggestion(body_path, drafting.fail)
+    vocabulary = drafting.vocabulary or Vocabulary({})
+    design = suggestion.design_term(suggested.design, vocabulary)
+    match = suggestion.match_topics(suggested.topics, vocabulary)
+    prefill = Prefill("suggested in the issue", design, match.tags)
+    draft, work, cited = drafting.draft(suggested.doi_text, prefill)
+    if write:
+        drafting.check_free(draft)
+    duplicates = existing_duplicates(entry_paths(project.entries_dir), work.doi, cited.title)
+    written, todo = None, []
+    if write:
+        path = drafting.write(draft)
+        written, todo = display_path(path), _still_to_write(project, path, vocabulary)
+    else:
+        _echo(draft.text, nl=False, lines=True)
+    outcome = suggestion.Outcome(written, draft.id, None, design, match, todo, duplicates)
+    _write_report(ctx, report_path, outcome)
+    _echo(suggestion.report(outcome), err=True, lines=True)
+
+
+def _read_suggestion(path: Path, fail) -> suggestion.Suggestion:
+    try:
+        return suggestion.read_suggestion(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as error:
+        fail(f"could not read {display_path(path)}: {getattr(error, 'strerror', None) or error}")
+    except suggestion.SuggestionError as error:
+        fail(str(error))
+
+
+def _still_to_write(project: Project, path: Path, vocabulary: Vocabulary) -> list[str]:
+    """What `kb validate` says of the fresh draft: its TODOs, and anything the suggestion got wrong."""
+    others = entry_paths(project.entries_dir)
+    return [problem.format() for problem in validate_entries([path], vocabulary, others=others).problems]
+
+
+def _write_report(ctx: click.Context, path: Path | None, outcome: suggestion.Outcome) -> None:
+    if path is None:
+        return
+    try:
+        write_atomic(path, suggestion.report(outcome))
+    except OSError as error:
+        _echo(f"{ctx.command_path}: error: could not write {display_path(path)}: {error.strerror}", err=True)
+        sys.exit(1)
 
 
 @click.command("check-dois")
@@ -105,12 +216,27 @@ def new(ctx: click.Context, doi: str, write: bool, entry_id: str | None, mailto:
 @click.option("--write-notices", is_flag=True, help="Append proposed retraction/correction notices to the entries.")
 @click.option("--mailto", metavar="EMAIL", help=MAILTO_HELP)
 @click.option("--refresh", is_flag=True, help="Ignore cached records (notices are added to records over time).")
+@click.option(
+    "--report-markdown",
+    "report",
+    metavar="FILE",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also write the findings as Markdown (the retraction watch's issue text); not written if the run stops.",
+)
 @click.pass_context
-def check_dois(ctx: click.Context, paths: tuple[Path, ...], write_notices: bool, mailto: str | None, refresh: bool):
+def check_dois(
+    ctx: click.Context,
+    paths: tuple[Path, ...],
+    write_notices: bool,
+    mailto: str | None,
+    refresh: bool,
+    report: Path | None,
+):
     """Compare entries' citations (default: all of entries/) with Crossref, and flag retractions and corrections.
 
     Prints `path:line: field: entry says X, Crossref says Y` for each difference and proposes a `notices:` item
     for each retraction, withdrawal, correction or expression of concern. Exit 1 when anything is found.
+    With --report-markdown, the same findings (or an all-clear) are written to FILE as GitHub Markdown.
     """
     from kb.cli import progress_for, resolve_paths  # here, not at the top: kb.cli imports this module
 
@@ -129,6 +255,11 @@ def check_dois(ctx: click.Context, paths: tuple[Path, ...], write_notices: bool,
     _echo(_summary(run), err=True)
     if run.stopped is not None:
         _fail(ctx, f"stopped: {run.stopped}")
+    if report is not None:
+        try:
+            write_atomic(report, watch_report(run))
+        except OSError as error:
+            _fail(ctx, f"could not write {display_path(report)}: {error.strerror or error}; check the path")
     sys.exit(0 if run.ok else 1)
 
 

@@ -1,6 +1,7 @@
 """Where a knowledge base keeps its files, so every command agrees on them.
 
-A knowledge base is a folder with `entries/`, `vocabulary.yml`, `templates/`, `docs/` and `mkdocs.yml`;
+A knowledge base is a folder with `entries/`, `vocabulary.yml`, `docs/` (its hand-written pages) and
+`mkdocs.yml`, and optionally `templates/` with the generator's files it overrides (kb.defaults);
 `kb -C DIR ...` works on another folder, the way `git -C` does.
 """
 
@@ -46,6 +47,11 @@ class Project:
     def cache_dir(self) -> Path:
         """Working space of `kb build`: MkDocs' output before it replaces site/, and the build lock."""
         return self.root / ".cache"
+
+    @property
+    def theme_dir(self) -> Path:
+        """The theme kb assembles for the site engine (mkdocs.yml's custom_dir): see kb.defaults."""
+        return self.cache_dir / "theme"
 
     @property
     def build_lock(self) -> Path:

@@ -22,6 +22,7 @@ Example:
 from __future__ import annotations
 
 import re
+import string
 import unicodedata
 
 # Control characters, invisible formatting (bidi controls, zero-width characters, soft hyphens) and lone
@@ -69,3 +70,19 @@ def _escaped(character: str) -> str:
     if code < 0x100:
         return f"\\x{code:02x}"
     return f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
+
+
+_ZERO_WIDTH_SPACE = "\u200b"  # never in the escaped text itself: without_controls removes it first
+# Where GitHub would see a mention or reference (@x, #1, GH-1), an emoji (:x:) or a bare link (x://, www.x):
+# a zero-width space there breaks the pattern without changing what a reader sees.
+_BREAK_HERE = re.compile(r"(?<=[@#])|(?<=:)(?=\S)|(?i:(?<=\bwww)(?=\.)|(?<=\bgh)(?=-))")
+# Every ASCII punctuation character backslash-escaped (CommonMark shows it as itself, and GFM tables then keep
+# `\|` inside a cell); the zero-width spaces as an entity, so that they stay visible in the issue's source.
+_ESCAPES = str.maketrans({c: "\\" + c for c in string.punctuation} | {_ZERO_WIDTH_SPACE: "&#8203;"})
+
+
+def escape_markdown(value: object) -> str:
+    """`value` as Markdown text that GitHub shows literally, on one line."""
+    text = " ".join(without_controls(str(value)).split())
+    text = _BREAK_HERE.sub(_ZERO_WIDTH_SPACE, text)
+    return text.translate(_ESCAPES)

@@ -20,6 +20,7 @@ import threading
 from html.parser import HTMLParser
 from pathlib import Path
 
+from kb.defaults import TEMPLATES_DIR
 from kb.project import Project
 from kb.render.output import GENERATED_DIRS, GENERATED_FILES
 
@@ -59,6 +60,14 @@ CHROMIUM_ARGS = [
 ]
 
 _built: dict[str, Path] = {}
+
+
+def override_template(root: Path, name: str) -> Path:
+    """A copy of the generator's page template `name` in the knowledge base's templates/, where it wins."""
+    target = root / "templates" / name
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy(TEMPLATES_DIR / name, target)
+    return target
 
 
 def copy_project(target: Path, with_fixtures: bool = True) -> Path:

@@ -219,14 +219,14 @@ def test_search_index_leaves_out_listings_and_citation_blocks(site):
 def test_feed_is_atom_with_a_readable_stylesheet(site):
     feed = site.site_dir / "feed.xml"
     text = feed.read_text(encoding="utf-8")
-    assert '<?xml-stylesheet type="text/xsl" href="feed.xsl"?>' in text.split("<feed", 1)[0]
+    assert '<?xml-stylesheet type="text/xsl" href="kb-assets/feed.xsl"?>' in text.split("<feed", 1)[0]
     root = ET.parse(feed).getroot()
     assert root.tag == f"{ATOM}feed" and root.findall(f"{ATOM}entry")
-    stylesheet = ET.parse(site.site_dir / "feed.xsl").getroot()
+    stylesheet = ET.parse(site.site_dir / "kb-assets" / "feed.xsl").getroot()
     assert stylesheet.tag == "{http://www.w3.org/1999/XSL/Transform}stylesheet"
     templates = [t.get("match") for t in stylesheet.iter("{http://www.w3.org/1999/XSL/Transform}template")]
     assert "/atom:feed" in templates
-    assert "disable-output-escaping" not in (site.site_dir / "feed.xsl").read_text(encoding="utf-8")
+    assert "disable-output-escaping" not in (site.site_dir / "kb-assets" / "feed.xsl").read_text(encoding="utf-8")
 
 
 @pytest.fixture(scope="session")

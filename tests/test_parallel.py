@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
+from site_support import override_template
 
 from kb import parallel
 from kb.parallel import map_chunks
@@ -160,7 +161,7 @@ def test_two_workers_generate_exactly_the_pages_one_process_does(corpus):
 
 
 def test_a_template_error_in_a_worker_is_one_clear_line(corpus):
-    template = corpus / "templates" / "study.md.j2"
+    template = override_template(corpus, "study.md.j2")
     template.write_text(template.read_text().replace("{{ page.venue|oneline }}", "{{ page.venue.missing }}"))
     command = [str(Path(sys.executable).with_name("kb")), "-C", str(corpus), "build", "--markdown-only"]
     completed = subprocess.run(command, capture_output=True, text=True, env={**os.environ, "KB_JOBS": "2"})

@@ -36,6 +36,7 @@ from site_support import (
     collect_tags,
     copy_project,
     meta_tags,
+    override_template,
     page,
     run_kb,
     site_url,
@@ -469,7 +470,7 @@ def test_mkdocs_failure_leaves_site_untouched(tmp_path):
 
 def test_broken_template_points_at_the_template_line(tmp_path):
     root = copy_project(tmp_path / "project", with_fixtures=False)
-    template = root / "templates" / "term.md.j2"
+    template = override_template(root, "term.md.j2")
     lines = template.read_text(encoding="utf-8").splitlines()
     lines.insert(5, "{{ page.no_such_field }}")
     template.write_text("\n".join(lines) + "\n", encoding="utf-8")

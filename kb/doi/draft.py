@@ -84,8 +84,24 @@ class Draft:
     text: str
 
 
+@dataclass(frozen=True)
+class Prefill:
+    """What someone suggested for a draft (a "Suggest a study" issue): a design term and tags by facet, drafted
+    with a CHECK note naming `origin` instead of a TODO, since nobody has checked them against the paper yet."""
+
+    origin: str
+    design: str | None = None
+    tags: dict[str, list[str]] | None = None
+
+
 def make_draft(
-    work: Work, cited: Cited, *, entry_id: str | None = None, vocabulary: Vocabulary | None = None, today=None
+    work: Work,
+    cited: Cited,
+    *,
+    entry_id: str | None = None,
+    vocabulary: Vocabulary | None = None,
+    today=None,
+    prefill: Prefill | None = None,
 ) -> Draft:
     """The draft YAML for a looked-up work: schema line, id, title, citation, and TODO placeholders."""
     citation = cited.citation
@@ -108,9 +124,24 @@ def make_draft(
         "headline: null  # TODO: a plain-language title for practitioners",
         "citation:",
         *_citation_lines(citation, cited.kind, work.source),
-        *_SKELETON.format(**_term_hints(vocabulary), added=today.isoformat()).splitlines(),
+        *_prefilled(_SKELETON.format(**_term_hints(vocabulary), added=today.isoformat()).splitlines(), prefill),
     ]
     return Draft(id=entry_id, text="\n".join(lines) + "\n")
+
+
+def _prefilled(lines: list[str], prefill: Prefill | None) -> list[str]:
+    """The skeleton with the suggested design and tags in place of their TODO lines."""
+    if prefill is None:
+        return lines
+    check = _one_line(f"CHECK: {prefill.origin}; confirm it against the paper")
+    replacements = {f"{facet}: []": f"{facet}: {_scalar(slugs)}" for facet, slugs in (prefill.tags or {}).items()}
+    if prefill.design:
+        replacements["  type: null"] = f"  type: {_scalar(prefill.design)}"
+    drafted = []
+    for line in lines:
+        start = next((key for key in replacements if line.startswith(key + "  #")), None)
+        drafted.append(f"{replacements[start]}  # {check}" if start else line)
+    return drafted
 
 
 def _citation_lines(citation: dict, kind: str, source: str) -> list[str]:

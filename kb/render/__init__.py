@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from importlib import resources
 from itertools import islice
 
+from kb.defaults import ASSET_OVERRIDES, ASSETS_DIR, TEMPLATES_DIR, layered
 from kb.link import Links
 from kb.load import gc_paused
 from kb.model import FACETS, Study
@@ -32,11 +33,13 @@ from kb.vocabulary import Vocabulary
 __all__ = ["GENERATED_DIRS", "Output", "WriteReport", "render_site", "write_outputs"]
 
 RESERVED_SLUG = "index"  # index.md is each folder's own page
+ASSETS_FOLDER = "kb-assets"  # docs/kb-assets/: the scripts and stylesheets mkdocs.yml names
 
 
 class _Renderer:
     def __init__(self, project: Project, site_name: str):
-        self.environment = make_environment(project.templates_dir)
+        self.project = project
+        self.environment = make_environment(project.templates_dir, TEMPLATES_DIR)
         self.environment.globals.update(
             site_name=site_name,
             certainty_labels=CERTAINTY_LABELS,
@@ -107,7 +110,8 @@ def _render_pages(
     studies = [files for files, _ in rendered if files is not None]
     written = [done for _, job_written in rendered for done in job_written]
     rows.remember_references({files.id: files.reference for files in studies})
-    return written + writer.write(_reference_pages(renderer, links, vocabulary, rows, studies))
+    pages = _reference_pages(renderer, links, vocabulary, rows, studies)
+    return written + writer.write(pages + _assets(renderer.project))
 
 
 Listing = tuple[str, ...]  # ("term", facet, slug), or a table of every study, such as ("studies",)
@@ -204,6 +208,13 @@ def _downloads(renderer: _Renderer, links: Links, vocabulary: Vocabulary, studie
     sizes = {output.path.rsplit("/", 1)[1]: len(output.content) for output in outputs}
     outputs.append(renderer.page("downloads.md.j2", "downloads/index.md", "../", count=len(links.studies), sizes=sizes))
     return outputs
+
+
+def _assets(project: Project) -> list[Output]:
+    """The scripts and stylesheets the pages use (and the feed's XSL stylesheet), copied into docs/: the
+    generator's, or a knowledge base's own file of the same name in templates/assets/ (kb.defaults)."""
+    files = layered(project.templates_dir / ASSET_OVERRIDES, ASSETS_DIR)
+    return [Output(f"{ASSETS_FOLDER}/{name}", path.read_bytes()) for name, path in files.items()]
 
 
 def _check_reserved(links: Links) -> None:

@@ -40,6 +40,7 @@ GENERATED_DIRS = (
     "bibliography",
     "downloads",
     ".generated",
+    "kb-assets",
 )
 GENERATED_FILES = ("feed.xml",)
 WRITER_THREADS = 4
@@ -135,6 +136,14 @@ def _write(target: tuple[Path, bool], content: bytes) -> bool:
         return False
     write_atomic(path, content, durable=False)
     return True
+
+
+def sync_folder(folder: Path, files: dict[str, bytes]) -> None:
+    """Make `folder` hold exactly `files` (path relative to it -> bytes): changed files replaced atomically,
+    unchanged ones left alone, any other file removed."""
+    for name, content in files.items():
+        _write((folder / name, False), content)
+    _remove_stale_in(folder.parent, folder.name, {f"{folder.name}/{name}" for name in files})
 
 
 def remove_abandoned(folder: Path, prefix: str) -> None:

@@ -31,8 +31,9 @@ def oneline(text: object) -> Markup:
 
 
 # Python-Markdown's backslash escapes: with these escaped, heading text can form no link, emphasis, code span
-# or attribute list ({ onclick=... }); HTML is escaped first, so no '<' or '>' is left either.
-_MARKDOWN_PUNCTUATION = re.compile(r"([\\`*_{}\[\]()>#+\-.!])")
+# or attribute list ({ onclick=... }); HTML is escaped first, so no '<' or '>' is left either. The '#' of the
+# entities that escaping makes (&#39; for an apostrophe, &#34;) stays, or the entity would show as text.
+_MARKDOWN_PUNCTUATION = re.compile(r"([\\`*_{}\[\]()>+\-.!]|(?<!&)#)")
 
 
 def heading_text(text: object) -> Markup:
@@ -41,6 +42,8 @@ def heading_text(text: object) -> Markup:
 
     >>> print(heading_text("[x](javascript:alert(1)) { onclick=y }"))
     \\[x\\]\\(javascript:alert\\(1\\)\\) \\{ onclick=y \\}
+    >>> print(heading_text("Crohn's disease #2"))
+    Crohn&#39;s disease \\#2
     """
     return Markup(_MARKDOWN_PUNCTUATION.sub(r"\\\1", str(oneline(text))))
 
@@ -91,13 +94,15 @@ def _yaml_safe(encoded: str) -> str:
     return _YAML_UNPRINTABLE.sub(lambda match: f"\\u{ord(match.group()):04x}", encoded)
 
 
-def make_environment(templates_dir: Path) -> jinja2.Environment:
-    """One environment per generation run (`kb serve` makes a new one for each), so templates are read once and
+def make_environment(*folders: Path) -> jinja2.Environment:
+    """Templates are looked up in `folders` in order (a knowledge base's own templates/, then the package's).
+
+    One environment per generation run (`kb serve` makes a new one for each), so templates are read once and
     never checked for changes again: every page would otherwise cost a `stat` of each template it uses. Compiled
     templates are kept between runs, keyed by their source (Jinja2's bytecode cache)."""
     compiled = folder("templates")  # compiled templates kept between runs (kb.codecache)
     environment = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(templates_dir)),
+        loader=jinja2.FileSystemLoader([str(folder) for folder in folders]),
         bytecode_cache=jinja2.FileSystemBytecodeCache(str(compiled)) if compiled else None,
         auto_reload=False,
         autoescape=True,
