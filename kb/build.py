@@ -40,7 +40,7 @@ except ImportError:  # Windows: runs are not serialised there
     fcntl = None
 
 from kb.atomic import WriteError, is_operator_error, write_error, writing
-from kb.defaults import THEME_DIR, THEME_OVERRIDES, layered
+from kb.defaults import DEFAULTS_DIR, THEME_DIR, THEME_OVERRIDES, layered
 from kb.link import link_studies
 from kb.load import gc_frozen, gc_paused
 from kb.parallel import child_command, die_with_parent, job_count
@@ -301,7 +301,9 @@ def mkdocs_messages(output: str) -> list[str]:
 
 
 def watched_paths(project: Project) -> list[Path]:
-    return [project.entries_dir, project.templates_dir, project.vocabulary_path]
+    """What a regeneration reads besides docs/: the knowledge base's files, and the generator's defaults (which
+    change only while someone works on kb itself)."""
+    return [project.entries_dir, project.templates_dir, project.vocabulary_path, DEFAULTS_DIR]
 
 
 class Regenerator:
@@ -337,7 +339,7 @@ class Regenerator:
             return False
         if changed == self.project.vocabulary_path.resolve():
             return True
-        folders = (self.project.entries_dir.resolve(), self.project.templates_dir.resolve())
+        folders = (self.project.entries_dir.resolve(), self.project.templates_dir.resolve(), DEFAULTS_DIR)
         return any(changed.is_relative_to(folder) for folder in folders)
 
     def _run(self) -> None:
