@@ -39,8 +39,10 @@ try:
 except ImportError:  # Windows: runs are not serialised there
     fcntl = None
 
+from kb import engines, preview
 from kb.atomic import WriteError, is_operator_error, write_error, writing
 from kb.defaults import DEFAULTS_DIR, THEME_DIR, THEME_OVERRIDES, layered
+from kb.engines import Engine
 from kb.link import link_studies
 from kb.load import gc_frozen, gc_paused
 from kb.parallel import child_command, die_with_parent, job_count
@@ -52,6 +54,7 @@ from kb.validate import validate_entries
 from kb.vocabulary import load_vocabulary
 
 Progress = Callable[[Iterable], Iterable] | None
+MKDOCS = engines.engine_named(engines.DEFAULT_ENGINE)
 DEFAULT_SITE_NAME = "Evidence summaries"
 WATCH_DEBOUNCE_SECONDS = 0.3
 
@@ -150,8 +153,10 @@ _TolerantLoader.add_multi_constructor("", lambda loader, suffix, node: None)
 _TolerantLoader.add_multi_constructor("!", lambda loader, suffix, node: None)
 
 
-def build_site(project: Project, progress: Progress = None, render_progress: Progress = None) -> BuildResult:
-    """Generate, then build with MkDocs into a temporary folder, and replace site/ only if that succeeded.
+def build_site(
+    project: Project, progress: Progress = None, render_progress: Progress = None, engine: Engine = MKDOCS
+) -> BuildResult:
+    """Generate, then build with the site engine into a temporary folder, and replace site/ only if that succeeded.
 
     Raises `WriteError` when docs/, .cache/ or site/ cannot be written; site/ is then left as it was."""
     if not project.mkdocs_yml.is_file():
@@ -165,18 +170,18 @@ def build_site(project: Project, progress: Progress = None, render_progress: Pro
         with writing(project.cache_dir):
             staging = Path(tempfile.mkdtemp(prefix=f"{SITE_STAGING_PREFIX}{os.getpid()}-", dir=project.cache_dir))
         try:
-            return _build_into(project, generation, staging)
+            return _build_into(project, generation, staging, engine)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
 
 
-SITE_STAGING_PREFIX = "site-"  # .cache/site-<pid>-<random>/: MkDocs' output, until it replaces site/
+SITE_STAGING_PREFIX = "site-"  # .cache/site-<pid>-<random>/: the engine's output, until it replaces site/
 
 
-def _build_into(project: Project, generation: Generation, staging: Path) -> BuildResult:
-    """MkDocs (and Pagefind) into `staging`, then `staging` in place of site/ if both succeeded."""
+def _build_into(project: Project, generation: Generation, staging: Path, engine: Engine) -> BuildResult:
+    """The site engine (and Pagefind) into `staging`, then `staging` in place of site/ if both succeeded."""
     started = time.perf_counter()
-    completed = run_mkdocs(project, "build", "--strict", "--site-dir", str(staging.resolve()))
+    completed = run_engine(engine, project, staging)
     seconds = time.perf_counter() - started
     output = completed.stdout + completed.stderr
     if completed.returncode != 0:
@@ -212,14 +217,10 @@ def _is_within(path: Path, folder: Path) -> bool:
     return path.resolve().is_relative_to(folder.resolve())
 
 
-def run_mkdocs(project: Project, *arguments: str, capture: bool = True) -> subprocess.CompletedProcess:
-    """MkDocs in a child process, from the project root (the snippets' base path is relative to it)."""
-    command = child_command("mkdocs", *arguments, "--config-file", str(project.mkdocs_yml.resolve()))
-    return subprocess.run(command, cwd=project.root, env=mkdocs_environment(), capture_output=capture, text=True)
-
-
-def mkdocs_environment() -> dict[str, str]:
-    return {**os.environ, "NO_MKDOCS_2_WARNING": "1"}  # Material's end-of-life banner, on every run
+def run_engine(engine: Engine, project: Project, site_dir: Path) -> subprocess.CompletedProcess:
+    """The site engine's strict build into `site_dir`, from the project root (the snippets' base path is relative
+    to it); kept here by name so that tests can stand in for the engine."""
+    return engines.run_build(engine, project, site_dir)
 
 
 # --- one run at a time --------------------------------------------------------------------------------------
@@ -458,27 +459,51 @@ def _listen_advice(error: OSError, host: str) -> str:
     return f"{error.strerror or error}; {another}"
 
 
-def serve(project: Project, dev_addr: str, report: Callable[[Generation], None]) -> int:
-    """Run `mkdocs serve` while regenerating on every change; returns MkDocs' exit code.
+def serve(project: Project, dev_addr: str, report: Callable[[Generation], None], engine: Engine = MKDOCS) -> int:
+    """Run the engine's live preview while regenerating on every change; returns the engine's exit code.
 
-    MkDocs runs in a process group of its own, which is stopped with this process, whether by Ctrl-C or SIGTERM
-    (and, being tied to it, MkDocs also ends when this process is killed outright): the port is never left taken.
+    The engine listens on a private port behind kb's preview server (kb.preview) on `dev_addr`, which keeps the
+    last good pages served while the engine rebuilds and shows a broken edit's errors on the page. The engine runs
+    in a process group of its own, which is stopped with this process, whether by Ctrl-C or SIGTERM (and, being
+    tied to it, it also ends when this process is killed outright): the port is never left taken.
     """
-    regenerator = Regenerator(project, report)
+    state = preview.PreviewState()
+
+    def regenerated(generation: Generation) -> None:
+        state.set([] if generation.ok else [problem.format() for problem in generation.problems])
+        report(generation)
+
+    regenerator = Regenerator(project, regenerated)
     observer = watch(project, regenerator)
-    command = child_command("mkdocs", "serve", "--dev-addr", dev_addr, "--livereload")
-    command += ["--config-file", str(project.mkdocs_yml.resolve())]
+    host, port = _host_and_port(dev_addr)
+    upstream = ("127.0.0.1", _free_port())
+    proxy = preview.make_server((host, port), upstream, state)
+    threading.Thread(target=proxy.serve_forever, name="kb-preview", daemon=True).start()
     saved = {number: signal.getsignal(number) for number in STOP_SIGNALS}
     signal.signal(signal.SIGTERM, _raise_interrupt)
-    child = subprocess.Popen(command, cwd=project.root, env=mkdocs_environment(), start_new_session=True)
-    try:
-        return child.wait()
-    finally:
-        with _signals_ignored(saved):  # a second Ctrl-C must not cut the clean-up short
-            regenerator.stop()
-            observer.stop()
-            _stop_process_group(child)
-            observer.join(timeout=5)
+    with engines.serving(engine, project, f"{upstream[0]}:{upstream[1]}") as command:
+        child = subprocess.Popen(command, cwd=project.root, env=engines.environment(), start_new_session=True)
+        try:
+            return child.wait()
+        finally:
+            with _signals_ignored(saved):  # a second Ctrl-C must not cut the clean-up short
+                regenerator.stop()
+                observer.stop()
+                _stop_process_group(child)
+                proxy.shutdown()
+                proxy.server_close()
+                observer.join(timeout=5)
+
+
+def _host_and_port(dev_addr: str) -> tuple[str, int]:
+    host, _, port = dev_addr.rpartition(":")
+    return host.strip("[]"), int(port)
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 
 def _raise_interrupt(signum, frame) -> None:

@@ -178,6 +178,10 @@ def _preview_state(generation) -> str:
     return "the preview shows any pages already written" if generation.partial else "the preview is unchanged"
 
 
+def _report_regeneration(generation) -> None:
+    report_generation(generation, "Regenerated", _preview_state(generation))
+
+
 def report_generation(generation, label: str = "Generated", kept: str = "site/ was not changed") -> None:
     """Problems first, then one line: what was written (or why nothing was)."""
     print_problems(generation.problems)
@@ -240,17 +244,39 @@ def init(context: Context, folder: Path, title: str, force: bool) -> None:
     )
 
 
+ENGINE_OPTION = click.option(
+    "--engine",
+    type=click.Choice(["mkdocs", "zensical"]),
+    default="mkdocs",
+    show_default=True,
+    help="The site engine: MkDocs with Material, or Zensical (pip install 'kb-evidence[zensical]').",
+)
+
+
+def chosen_engine(name: str):
+    from kb.engines import engine_named, missing
+
+    engine = engine_named(name)
+    reason = missing(engine)
+    if reason:
+        click.echo(f"kb: error: {reason}", err=True)
+        sys.exit(1)
+    return engine
+
+
 @cli.command()
-@click.option("--markdown-only", is_flag=True, help="Only generate the pages and downloads in docs/; skip MkDocs.")
+@click.option("--markdown-only", is_flag=True, help="Only generate the pages and downloads in docs/; skip the engine.")
+@ENGINE_OPTION
 @pass_context
-def build(context: Context, markdown_only: bool) -> None:
-    """Validate the entries, generate the pages into docs/ and build the site into site/ with MkDocs.
+def build(context: Context, markdown_only: bool, engine: str) -> None:
+    """Validate the entries, generate the pages into docs/ and build the site into site/ with the site engine.
 
     site/ is replaced only when everything succeeded; on any error it is left as it was.
     """
     from kb import build as pipeline  # imported here so that `kb validate` does not load pybtex and Jinja
 
     project = context.project
+    site_engine = chosen_engine(engine)
     progress, render_progress = progress_for("Validating"), progress_for("Rendering")
     if markdown_only:
         with operator_errors():
@@ -258,26 +284,29 @@ def build(context: Context, markdown_only: bool) -> None:
         report_generation(generation)
         sys.exit(0 if generation.ok else 1)
     with operator_errors(kept=f" ({display_path(project.site_dir)}/ was not changed)"):
-        result = pipeline.build_site(project, progress, render_progress)
+        result = pipeline.build_site(project, progress, render_progress, site_engine)
     report_generation(result.generation)
     if not result.generation.ok:
         sys.exit(1)
     if not result.built:
         for line in pipeline.mkdocs_messages(result.mkdocs_output):
-            click.echo(f"mkdocs: {line}", err=True)
+            click.echo(f"{site_engine.name}: {line}", err=True)
         click.echo("kb: the site build failed; site/ was not changed", err=True)
         sys.exit(1)
-    click.echo(f"Built the site into {display_path(project.site_dir)} (MkDocs {result.mkdocs_seconds:.1f}s)", err=True)
+    seconds = f"{site_engine.label} {result.mkdocs_seconds:.1f}s"
+    click.echo(f"Built the site into {display_path(project.site_dir)} ({seconds})", err=True)
 
 
 @cli.command()
 @click.option("-a", "--dev-addr", default="127.0.0.1:8000", show_default=True, metavar="HOST:PORT")
+@ENGINE_OPTION
 @pass_context
-def serve(context: Context, dev_addr: str) -> None:
+def serve(context: Context, dev_addr: str, engine: str) -> None:
     """Preview the site, regenerating pages whenever entries/, templates/ or vocabulary.yml change."""
     from kb import build as pipeline
 
     project = context.project
+    site_engine = chosen_engine(engine)
     problem = pipeline.address_problem(dev_addr)
     if problem:
         click.echo(f"kb: error: {problem}", err=True)
@@ -288,7 +317,7 @@ def serve(context: Context, dev_addr: str) -> None:
     if not generation.ok:
         sys.exit(1)
     click.echo(f"Serving on http://{dev_addr}/ ; edit entries/, templates/ or vocabulary.yml to regenerate", err=True)
-    sys.exit(pipeline.serve(project, dev_addr, lambda g: report_generation(g, "Regenerated", _preview_state(g))))
+    sys.exit(pipeline.serve(project, dev_addr, _report_regeneration, site_engine))
 
 
 register_doi_commands(cli)
@@ -305,7 +334,7 @@ def main(arguments: list[str] | None = None) -> None:
         click.echo("interrupted", err=True)
         sys.exit(130)
     except Exception as error:  # noqa: BLE001 - last line of defence, see docstring
-        if os.environ.get("KB_DEBUG"):
+        if os.environ.get("KB_DEBUG", "").strip().lower() not in ("", "0", "false", "no"):
             traceback.print_exc()
         click.echo(f"kb: internal error: {type(error).__name__}: {error} (set KB_DEBUG=1 for details)", err=True)
         sys.exit(2)

@@ -378,11 +378,10 @@ OSError: [Errno 28] No space left on device: '/venv/material/bundle.min.js' -> '
 
 
 def test_mkdocs_out_of_space_is_one_clear_line_not_its_traceback(project, monkeypatch, capsys):
-    def out_of_space(project_, *arguments, capture=True):
-        staging = arguments[arguments.index("--site-dir") + 1]
-        return subprocess.CompletedProcess([], 1, "", MKDOCS_OUT_OF_SPACE.format(staging=staging))
+    def out_of_space(engine, project_, staging):
+        return subprocess.CompletedProcess([], 1, "", MKDOCS_OUT_OF_SPACE.format(staging=staging.resolve()))
 
-    monkeypatch.setattr(build, "run_mkdocs", out_of_space)
+    monkeypatch.setattr(build, "run_engine", out_of_space)
     site = snapshot(project / "site")
     exit_code, lines = run_in_process(monkeypatch, capsys, project, "build")
     assert exit_code == 1
