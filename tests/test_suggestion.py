@@ -4,6 +4,10 @@ against a local Crossref stand-in serving recorded responses."""
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -147,3 +151,138 @@ def test_a_body_that_is_not_a_form_is_refused_clearly(kb_root, env):
 def test_what_validate_says_is_shown_in_a_fence_no_line_can_close():
     assert fenced(["a ```` b", "c"]) == ["`````text", "a ```` b", "c", "`````"]
     assert fenced(["plain"]) == ["```text", "plain", "```"]
+
+
+# --- the workflow's steps, in bash, with a local git remote and a stand-in gh ----------------------------------
+
+# A stand-in for the gh CLI: pull requests live in $GH_STATE (JSON), every call is logged to $GH_LOG (with the
+# body file's text); only what suggest-study.yml uses is understood.
+FAKE_GH = """#!PYTHON
+import json, os, sys
+args = sys.argv[1:]
+state_file = os.environ["GH_STATE"]
+state = json.load(open(state_file))
+def option(name):
+    return args[args.index(name) + 1] if name in args else None
+body = open(option("--body-file")).read() if option("--body-file") else None
+with open(os.environ["GH_LOG"], "a") as log:
+    log.write(json.dumps({"args": args[:2], "target": args[2] if len(args) > 2 else None, "body": body}) + "\\n")
+if args[:2] == ["pr", "list"]:
+    print(next((pr["url"] for pr in state["prs"] if pr["head"] == option("--head")), ""))
+elif args[:2] == ["pr", "create"]:
+    url = f"https://github.example/o/r/pull/{len(state['prs']) + 1}"
+    state["prs"].append({"url": url, "head": option("--head"), "draft": "--draft" in args, "body": body})
+    print(url)
+elif args[:2] not in (["pr", "edit"], ["issue", "comment"]):
+    sys.exit(f"fake gh: unexpected {args}")
+json.dump(state, open(state_file, "w"))
+""".replace("PYTHON", sys.executable)
+
+WORKFLOW = ROOT / ".github" / "workflows" / "suggest-study.yml"
+
+
+def _git(*arguments: str, cwd: Path) -> str:
+    return subprocess.run(["git", *arguments], cwd=cwd, check=True, capture_output=True, text=True).stdout
+
+
+@pytest.fixture
+def repository(tmp_path) -> Path:
+    """A clone of a knowledge base whose origin is a local bare repository, as actions/checkout leaves it."""
+    origin = tmp_path / "origin.git"
+    _git("init", "--bare", "--initial-branch=main", str(origin), cwd=tmp_path)
+    work = make_kb(tmp_path / "work")
+    identity = ["-c", "user.name=Test", "-c", "user.email=test@example.org"]
+    _git("init", "--initial-branch=main", cwd=work)
+    _git("add", ".", cwd=work)
+    _git(*identity, "commit", "-m", "knowledge base", cwd=work)
+    _git("remote", "add", "origin", str(origin), cwd=work)
+    _git("push", "origin", "main", cwd=work)
+    return work
+
+
+def run_workflow(repository: Path, body: str, env: dict, issue: int = 12) -> tuple[list[str], list[dict], Path]:
+    """Every step of suggest-study.yml after the set-up ones, in order, as GitHub runs them (bash -e, `if:`
+    evaluated from the steps' outputs); returns the steps that ran, the gh calls and the origin repository."""
+    workflow = yaml.safe_load(WORKFLOW.read_text(encoding="utf-8"))
+    job = workflow["jobs"]["draft"]
+    temp = repository.parent / "runner-temp"
+    temp.mkdir(exist_ok=True)
+    bin_dir = repository.parent / "bin"
+    bin_dir.mkdir(exist_ok=True)
+    (bin_dir / "gh").write_text(FAKE_GH)
+    (bin_dir / "gh").chmod(0o755)
+    (bin_dir / "kb").write_text(f'#!/bin/sh\nexec {sys.executable} -m kb.cli "$@"\n')
+    (bin_dir / "kb").chmod(0o755)
+    state, log = repository.parent / "gh.json", repository.parent / "gh.log"
+    state.write_text(json.dumps({"prs": []}))
+    log.write_text("")
+    outputs: dict[str, dict[str, str]] = {}
+    outcomes: dict[str, str] = {}
+    ran = []
+    for step in job["steps"]:
+        if "run" not in step or step["name"] == "Install kb":
+            continue
+        condition = step.get("if", "")
+        if "steps.earlier.outputs.exists != 'true'" in condition and outputs.get("earlier", {}).get("exists") == "true":
+            outcomes[step.get("id", "")] = "skipped"
+            continue
+        if "steps.draft.outputs.drafted == 'true'" in condition and outputs.get("draft", {}).get("drafted") != "true":
+            continue
+        if "steps.draft.outcome == 'success'" in condition and outcomes.get("draft") != "success":
+            continue
+        output_file = temp / f"output-{len(ran)}"
+        output_file.write_text("")
+        step_env = {
+            **os.environ,
+            **env,
+            "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}",
+            "PYTHONPATH": str(ROOT),
+            "RUNNER_TEMP": str(temp),
+            "GITHUB_OUTPUT": str(output_file),
+            "GH_STATE": str(state),
+            "GH_LOG": str(log),
+            "ISSUE_NUMBER": str(issue),
+            "BRANCH": f"suggestion/issue-{issue}",
+            "GH_TOKEN": "token",
+            "ISSUE_BODY": body,
+            "KB_MAILTO": "tests@example.org",
+            "PR_URL": outputs.get("pr", {}).get("url", ""),
+        }
+        command = ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", step["run"]]
+        completed = subprocess.run(command, cwd=repository, env=step_env, capture_output=True, text=True, timeout=120)
+        assert completed.returncode == 0, (step["name"], completed.stdout, completed.stderr)
+        outputs[step.get("id", "")] = dict(line.split("=", 1) for line in output_file.read_text().splitlines())
+        outcomes[step.get("id", "")] = "success"
+        ran.append(step["name"])
+    calls = [json.loads(line) for line in log.read_text().splitlines()]
+    return ran, calls, repository.parent / "origin.git"
+
+
+def test_the_workflow_opens_a_draft_pull_request_and_comments_on_the_issue(repository, httpserver, env):
+    serve_work(httpserver, ESMO)
+    ran, calls, origin = run_workflow(repository, issue_body(), env)
+    assert "Open or update the draft pull request" in ran and "Comment on the issue" in ran
+    files = _git("ls-tree", "-r", "--name-only", "suggestion/issue-12", cwd=origin).split()
+    (entry,) = [name for name in files if name.startswith("entries/") and name.endswith(".yaml")]
+    draft = yaml.safe_load(_git("show", f"suggestion/issue-12:{entry}", cwd=origin))
+    assert draft["citation"]["doi"] == ESMO and draft["substances"] == ["psilocybin"]
+    (created,) = [call for call in calls if call["args"] == ["pr", "create"]]
+    assert f"`{entry}`" in created["body"] and "Suggested in #12." in created["body"]
+    (comment,) = [call for call in calls if call["args"] == ["issue", "comment"]]
+    assert comment["target"] == "12"
+    assert comment["body"].startswith("A draft pull request is open: https://github.example/o/r/pull/1")
+    assert "Substances: `psilocybin`" in comment["body"]
+
+    # The issue is edited: the draft's branch exists, so nothing is drafted or pushed again and nobody's work is lost.
+    ran, calls, _ = run_workflow(repository, issue_body(topics="mdma"), env)
+    assert "Draft the entry" not in ran and "Open or update the draft pull request" not in ran
+    assert not calls
+
+
+def test_the_workflow_comments_why_when_nothing_can_be_drafted(repository, httpserver, env):
+    ran, calls, origin = run_workflow(repository, issue_body(doi="https://pubmed.ncbi.nlm.nih.gov/123/"), env)
+    assert "Open or update the draft pull request" not in ran
+    assert "suggestion/issue-12" not in _git("branch", "--list", cwd=origin)
+    (comment,) = [call for call in calls if call["args"] == ["issue", "comment"]]
+    assert comment["body"].startswith("**kb could not draft an entry from this suggestion.**")
+    assert "is not a DOI" in comment["body"] and "pull request is open" not in comment["body"]
