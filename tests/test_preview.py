@@ -21,6 +21,7 @@ import pytest
 from site_support import SEED_ID, article, copy_project, free_port, page, run_kb, text_of
 
 from kb import preview
+from kb.engines import ENGINE_CONFIG
 from kb.project import Project
 
 TIMEOUT = 120
@@ -104,7 +105,7 @@ def test_a_broken_edit_keeps_the_last_good_page_and_shows_the_error(tmp_path, en
         assert server.status() == []
     finally:
         server.stop()
-    assert not (root / ".kb-zensical.yml").exists()
+    assert not (root / ENGINE_CONFIG).exists()
 
 
 @pytest.mark.browser
@@ -183,7 +184,7 @@ def test_the_shipped_site_builds_with_zensical(tmp_path):
     built = run_kb("-C", root, "build", "--engine", "zensical")
     assert built.returncode == 0, built.stdout + built.stderr
     assert "(Zensical" in built.stderr
-    assert not (root / "site" / "old.html").exists() and not (root / ".kb-zensical.yml").exists()
+    assert not (root / "site" / "old.html").exists() and not (root / ENGINE_CONFIG).exists()
     study = page(Project(root), f"studies/{SEED_ID}/")
     assert '<script type="application/ld+json">' in study
     assert 'class="md-tag' in study  # the tags partial of the theme overrides
