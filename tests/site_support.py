@@ -17,6 +17,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -60,6 +61,17 @@ CHROMIUM_ARGS = [
 ]
 
 _built: dict[str, Path] = {}
+
+
+def wait_for(condition, timeout: float = 60.0):
+    """Poll until `condition()` is truthy; returns its value, or None on timeout."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.2)
+    return None
 
 
 def override_template(root: Path, name: str) -> Path:

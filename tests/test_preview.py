@@ -12,13 +12,12 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 import urllib.error
 import urllib.request
 from pathlib import Path
 
 import pytest
-from site_support import SEED_ID, article, copy_project, free_port, page, run_kb, text_of
+from site_support import SEED_ID, article, copy_project, free_port, page, run_kb, text_of, wait_for
 
 from kb import preview
 from kb.engines import ENGINE_CONFIG
@@ -37,14 +36,10 @@ def fetch(url: str) -> tuple[int, str]:
         return 0, ""
 
 
-def wait_for(condition, timeout: float = TIMEOUT, what: str = "the preview"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = condition()
-        if found:
-            return found
-        time.sleep(0.2)
-    raise AssertionError(f"{what} did not happen within {timeout} s")
+def waited(condition, what: str = "the preview"):
+    found = wait_for(condition, TIMEOUT)
+    assert found, f"{what} did not happen within {TIMEOUT} s"
+    return found
 
 
 class Serving:
@@ -88,11 +83,11 @@ def test_a_broken_edit_keeps_the_last_good_page_and_shows_the_error(tmp_path, en
     server = Serving(root, engine, tmp_path / "serve.log")
     path = f"/studies/{SEED_ID}/"
     try:
-        first = wait_for(lambda: (lambda answer: answer if answer[0] == 200 else None)(server.page(path)))[1]
+        first = waited(lambda: (lambda answer: answer if answer[0] == 200 else None)(server.page(path)))[1]
         assert preview.STATUS_PATH in first  # the banner script is on every page
 
         entry.write_text(good.replace("\nheadline:", "\nheadlin:", 1), encoding="utf-8")
-        problems = wait_for(lambda: [p for p in server.status() if "headlin" in p], what="the error")
+        problems = waited(lambda: [p for p in server.status() if "headlin" in p], what="the error")
         assert any(re.search(rf"{SEED_ID}\.yaml:\d+:1: error: unknown key 'headlin'", p) for p in problems)
         assert "unknown key 'headlin'" in server.said()  # and in the terminal
         code, body = server.page(path)
@@ -101,7 +96,7 @@ def test_a_broken_edit_keeps_the_last_good_page_and_shows_the_error(tmp_path, en
 
         edited = good.replace("\nheadline: ", "\nheadline: Edited after a mistake, ", 1)
         entry.write_text(edited, encoding="utf-8")
-        wait_for(lambda: "Edited after a mistake" in server.page(path)[1], what="the fixed edit")
+        waited(lambda: "Edited after a mistake" in server.page(path)[1], what="the fixed edit")
         assert server.status() == []
     finally:
         server.stop()
@@ -115,7 +110,7 @@ def test_the_error_shows_on_the_open_page_and_goes_when_fixed(tmp_path, browser)
     good = entry.read_text(encoding="utf-8")
     server = Serving(root, "zensical", tmp_path / "serve.log")
     try:
-        wait_for(lambda: server.page(f"/studies/{SEED_ID}/")[0] == 200)
+        waited(lambda: server.page(f"/studies/{SEED_ID}/")[0] == 200)
         tab = browser.new_page()
         tab.goto(f"{server.url}/studies/{SEED_ID}/")
         entry.write_text(good.replace("\nheadline:", "\nheadlin:", 1), encoding="utf-8")

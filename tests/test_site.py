@@ -15,7 +15,6 @@ import shutil
 import socket
 import subprocess
 import sys
-import time
 import urllib.parse
 import urllib.request
 import xml.etree.ElementTree as ET
@@ -42,6 +41,7 @@ from site_support import (
     run_kb,
     site_url,
     text_of,
+    wait_for,
 )
 
 from kb.model import FACETS
@@ -555,16 +555,16 @@ def test_serve_regenerates_on_entry_changes_and_stops_cleanly(tmp_path):
     command = [sys.executable, "-m", "kb.cli", "-C", str(root), "serve", "-a", f"127.0.0.1:{port}"]
     server = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        served = _wait_for(lambda: _http_get(f"http://127.0.0.1:{port}/studies/{EDGE_ID}/"))
+        served = wait_for(lambda: _http_get(f"http://127.0.0.1:{port}/studies/{EDGE_ID}/"))
         assert "An undated fictional study" in served
         entry.write_text(entry.read_text(encoding="utf-8").replace("headline: An", "headline: A renamed"), "utf-8")
-        assert _wait_for(lambda: "A renamed undated" in (root / "docs" / "studies" / f"{EDGE_ID}.md").read_text())
-        assert _wait_for(lambda: "A renamed undated" in _http_get(f"http://127.0.0.1:{port}/studies/{EDGE_ID}/"))
+        assert wait_for(lambda: "A renamed undated" in (root / "docs" / "studies" / f"{EDGE_ID}.md").read_text())
+        assert wait_for(lambda: "A renamed undated" in _http_get(f"http://127.0.0.1:{port}/studies/{EDGE_ID}/"))
     finally:
         server.terminate()
         _, errors = server.communicate(timeout=30)
     assert "Regenerated pages for" in errors
-    assert _wait_for(lambda: not _http_get(f"http://127.0.0.1:{port}/"), timeout=10) is not None  # MkDocs stopped
+    assert wait_for(lambda: not _http_get(f"http://127.0.0.1:{port}/"), timeout=10) is not None  # MkDocs stopped
 
 
 def _http_get(url: str) -> str:
@@ -573,14 +573,3 @@ def _http_get(url: str) -> str:
             return response.read().decode("utf-8")
     except OSError:
         return ""
-
-
-def _wait_for(condition, timeout: float = 60.0):
-    """Poll until `condition()` is truthy; returns its value, or None on timeout."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.2)
-    return None
