@@ -104,11 +104,14 @@ def test_a_broken_edit_keeps_the_last_good_page_and_shows_the_error(tmp_path, en
 
 
 @pytest.mark.browser
-def test_the_error_shows_on_the_open_page_and_goes_when_fixed(tmp_path, browser):
+@pytest.mark.parametrize("engine", ["mkdocs", "zensical"])
+def test_the_error_shows_on_the_open_page_and_the_fix_reloads_it(tmp_path, browser, engine):
+    """Through kb's preview server: the banner comes and goes, and the engine's live reload (MkDocs: long-polled
+    HTTP; Zensical: a WebSocket) still reloads the open page."""
     root = copy_project(tmp_path / "kb", with_fixtures=False)
     entry = root / "entries" / f"{SEED_ID}.yaml"
     good = entry.read_text(encoding="utf-8")
-    server = Serving(root, "zensical", tmp_path / "serve.log")
+    server = Serving(root, engine, tmp_path / "serve.log")
     try:
         waited(lambda: server.page(f"/studies/{SEED_ID}/")[0] == 200)
         tab = browser.new_page()
@@ -118,8 +121,9 @@ def test_the_error_shows_on_the_open_page_and_goes_when_fixed(tmp_path, browser)
         banner.wait_for(state="visible", timeout=TIMEOUT * 1000)
         assert banner.get_attribute("role") == "alert"
         assert "unknown key 'headlin'" in banner.inner_text()
-        entry.write_text(good, encoding="utf-8")
+        entry.write_text(good.replace("\nheadline: ", "\nheadline: Reloaded by itself, ", 1), encoding="utf-8")
         banner.wait_for(state="detached", timeout=TIMEOUT * 1000)
+        tab.locator("h1", has_text="Reloaded by itself").wait_for(timeout=TIMEOUT * 1000)  # no goto: live reload
         tab.close()
     finally:
         server.stop()
