@@ -1,10 +1,12 @@
-"""The `kb build` and `kb serve` pipelines: validate -> link -> render -> MkDocs.
+"""The `kb build` and `kb serve` pipelines: validate -> link -> render -> site engine (MkDocs or Zensical).
 
-Generation is a plain pre-build step (not an MkDocs plugin), so its output can be read and diffed and it keeps
-working on MkDocs' successors. `build_site` runs `mkdocs build --strict` into a temporary folder and only swaps
-it into site/ when MkDocs succeeded, so a failed build never leaves a broken or half-written site behind.
-`serve` regenerates docs/ whenever entries/, templates/ or vocabulary.yml change; `mkdocs serve`, watching
-docs/, then rebuilds and reloads the browser.
+Generation is a plain pre-build step (not an MkDocs plugin), so its output can be read and diffed and it works
+with either engine (kb.engines). Each generation also brings the theme folder .cache/theme up to date (the
+package's theme files with the knowledge base's overrides, kb.defaults). `build_site` runs the engine's strict
+build into a temporary folder and only swaps it into site/ when it succeeded, so a failed build never leaves a
+broken or half-written site behind. `serve` regenerates docs/ whenever entries/, templates/ or vocabulary.yml
+change; the engine's own server, watching docs/, then rebuilds and reloads the browser, behind kb's preview
+server (kb.preview), which keeps the last good pages served and shows a broken edit's errors.
 
 Only one run at a time writes a knowledge base's docs/ and site/: every generation (and a build's MkDocs run and
 swap) holds `build_lock`, and a second run waits for it, saying so. A folder that cannot be written is reported
