@@ -52,7 +52,8 @@ bench: setup           ## benchmarks as ratios (see benchmarks/README.md)
 
 # Mutation testing (slow, so not part of `make test`): mutmut (config in pyproject.toml, [tool.mutmut]) over the modules
 # below, one module at a time, one worker, at the lowest CPU priority. Each mutant runs only the fast tests that executed
-# the mutated function; mutants/ keeps the results between runs (a second run only retests what changed).
+# the mutated function; mutants/ keeps the results (a module named here is re-run in full: mutmut re-checks every
+# mutant named on its command line; `.venv/bin/mutmut run` with no names checks only what has no result yet).
 # `make mutation MUTATION_MODULES=kb.references` runs one module. The score table goes to benchmarks/MUTATION.md.
 MUTATION_MODULES ?= kb.references kb.doi kb.validate kb.render kb.build
 MUTATION_REPORT   = benchmarks/MUTATION.md
@@ -71,7 +72,8 @@ mutation-report:
 	@$(BIN)/mutmut results --all true | awk -v order="$(MUTATION_MODULES)" -v date="$$(date -u +%F)" ' \
 	  { name = $$1; sub(/:$$/, "", name); split(name, p, "."); m = p[1] "." p[2]; \
 	    s = $$0; sub(/^[^:]*: /, "", s); n[m, s]++; total[m]++ } \
-	  END { print "Measured " date " with `make mutation MUTATION_MODULES=\"" order "\"` (mutmut, `mutmut run --max-children 1 \"<module>.*\"`):"; \
+	  END { print "Tabulated " date " by `make mutation-report` from the results kept in mutants/ (each module run with " \
+	      "`nice -n 19 mutmut run --max-children 1 \"<module>.*\"`; \"not run\": no mutant of it checked yet):"; \
 	    print ""; \
 	    print "| module | mutants | killed | timeout | survived | no tests | not checked | other | score |"; \
 	    print "|---|---:|---:|---:|---:|---:|---:|---:|---:|"; \

@@ -194,7 +194,7 @@ def compare_citation(entry: LoadedEntry, work: Work) -> list[Mismatch]:
     if titles and _words(data.get("title")) not in {_words(title) for title in titles}:
         differ(("title",), "title", data.get("title"), clean_title(record.get("title"), record.get("subtitle")))
     found += _compare_authors(entry, citation.get("authors") or [], cited["authors"], work.source)
-    if "year" in cited and str(citation.get("year")) not in _years(record):
+    if "year" in cited and str(citation.get("year")) not in _years(record) | {str(cited["year"])}:
         differ(("citation", "year"), "year", citation.get("year"), cited["year"])
     journals = [clean_text(record.get(key)) for key in ("container-title", "short-container-title")]
     journals = [name for name in journals if name]
