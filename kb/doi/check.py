@@ -264,7 +264,8 @@ def notices_of(work: Work) -> list[dict]:
         kind = _relation_kind(str(name))
         for target in _dicts(targets) if kind else []:
             doi = clean_doi(target.get("id")) if target.get("id-type", "doi") == "doi" else None
-            note = f"{work.source} relates it: {_plain(name)} {doi}"
+            named = doi or _plain(target.get("id"))  # a URI or other identifier is named as it is, never "None"
+            note = " ".join(part for part in (f"{work.source} relates it:", _plain(name), named) if part)
             found.append(_clean({"type": kind, "doi": doi, "note": note}))
     title = (clean_text(record.get("title")) or "").casefold()
     if title.startswith(RETRACTED_TITLE) and not any(n and n["type"] == "retraction" for n in found):
@@ -382,7 +383,9 @@ def with_notices(text: str, notices: list[dict], shown: str = "entry") -> str:
             end -= 1
         items = [line for line in lines[start + 1 : end] if line.strip().startswith("- ")]
         indent = items[0][: len(items[0]) - len(items[0].lstrip())] if items else "  "
-        new_lines = [*lines[:start], "notices:", *lines[start + 1 : end], *notices_yaml(notices, indent).splitlines()]
+        _, hash_sign, comment = lines[start].partition("#")  # a comment on the line itself stays
+        head = f"notices:  #{comment}" if hash_sign else "notices:"
+        new_lines = [*lines[:start], head, *lines[start + 1 : end], *notices_yaml(notices, indent).splitlines()]
         new_lines += lines[end:]
     new_text = "\n".join(new_lines) + "\n"
     _verify(text, new_text, notices, shown)
