@@ -428,8 +428,7 @@ def watch(project: Project, regenerator: Regenerator):
 def address_problem(dev_addr: str) -> str | None:
     """Why `mkdocs serve` could not listen on HOST:PORT, or None: checked before generating, so that a busy port
     is one clear line at once rather than MkDocs' traceback after the generation."""
-    host, _, port = dev_addr.rpartition(":")
-    host = host.strip("[]")
+    host, port = _split_address(dev_addr)
     if not host or not port.isdigit() or int(port) > 65535:
         return f"{dev_addr!r} is not HOST:PORT; use e.g. --dev-addr 127.0.0.1:8000"
     try:
@@ -477,9 +476,9 @@ def serve(project: Project, dev_addr: str, report: Callable[[Generation], None],
 
     regenerator = Regenerator(project, regenerated)
     observer = watch(project, regenerator)
-    host, port = _host_and_port(dev_addr)
+    host, port = _split_address(dev_addr)  # checked by address_problem before
     upstream = ("127.0.0.1", _free_port())
-    proxy = preview.make_server((host, port), upstream, state)
+    proxy = preview.make_server((host, int(port)), upstream, state)
     threading.Thread(target=proxy.serve_forever, name="kb-preview", daemon=True).start()
     saved = {number: signal.getsignal(number) for number in STOP_SIGNALS}
     signal.signal(signal.SIGTERM, _raise_interrupt)
@@ -497,9 +496,10 @@ def serve(project: Project, dev_addr: str, report: Callable[[Generation], None],
                 observer.join(timeout=5)
 
 
-def _host_and_port(dev_addr: str) -> tuple[str, int]:
+def _split_address(dev_addr: str) -> tuple[str, str]:
+    """HOST:PORT (or [IPv6]:PORT) as its host and its port text."""
     host, _, port = dev_addr.rpartition(":")
-    return host.strip("[]"), int(port)
+    return host.strip("[]"), port
 
 
 def _free_port() -> int:

@@ -109,11 +109,9 @@ def new(
         _fail(ctx, "--report goes with --from-issue")
     drafting = _Drafting(ctx, project, entry_id, mailto, refresh, report_path)
     if issue_body is not None:
-        _new_from_issue(drafting, issue_body, write, report_path)
+        _new_from_issue(drafting, issue_body, write)
         return
-    draft, work, cited = drafting.draft(doi)
-    if write:
-        drafting.check_free(draft)
+    draft, work, cited = drafting.draft(doi, write=write)
     for message in existing_duplicates(entry_paths(project.entries_dir), work.doi, cited.title):
         _echo(f"{ctx.command_path}: warning: {message}", err=True)
     if not write:
@@ -133,47 +131,53 @@ class _Drafting:
         self.vocabulary = _vocabulary(project)
 
     def fail(self, message: str) -> None:
-        _write_report(self.ctx, self.report_path, suggestion.Outcome(reason=message))
+        self.report(suggestion.Outcome(reason=message))
         _fail(self.ctx, message)
 
-    def draft(self, doi: str, prefill: Prefill | None = None):
+    def report(self, outcome: suggestion.Outcome) -> None:
+        """The report for the issue, when --report asked for one."""
+        if self.report_path is not None:
+            _write_markdown(self.ctx, self.report_path, suggestion.report(outcome))
+
+    def draft(self, doi: str, prefill: Prefill | None = None, write: bool = False):
+        """The draft for `doi`; with `write`, the run stops before anything else is said when its file is taken."""
         try:
             settings = Settings.from_env(mailto=self.mailto, root=self.project.root)
             work, cited = lookup(doi, settings, refresh=self.refresh)
         except DoiError as error:
             self.fail(str(error))
         draft = make_draft(work, cited, entry_id=self.entry_id, vocabulary=self.vocabulary, prefill=prefill)
+        if write and self._target(draft).exists():
+            self._taken(draft)
         return draft, work, cited
 
-    def check_free(self, draft: Draft) -> None:
-        """Stop before anything else is said when the draft's file is taken."""
-        target = self.project.entries_dir / f"{draft.id}.yaml"
-        if target.exists():
-            self.fail(f"{display_path(target)} already exists and was left as it is; choose another id with --id")
-
     def write(self, draft: Draft) -> Path:
-        target = self.project.entries_dir / f"{draft.id}.yaml"
         try:
             return write_draft(draft, self.project.entries_dir)
         except FileExistsError:
-            self.check_free(draft)
-            raise
+            self._taken(draft)
         except OSError as error:
-            self.fail(f"could not write {display_path(target)}: {error.strerror or error}; check the folder")
+            target = display_path(self._target(draft))
+            self.fail(f"could not write {target}: {error.strerror or error}; check the folder")
+
+    def _target(self, draft: Draft) -> Path:
+        return self.project.entries_dir / f"{draft.id}.yaml"
+
+    def _taken(self, draft: Draft) -> None:
+        target = display_path(self._target(draft))
+        self.fail(f"{target} already exists and was left as it is; choose another id with --id")
 
 
-def _new_from_issue(drafting: _Drafting, body_path: Path, write: bool, report_path: Path | None) -> None:
+def _new_from_issue(drafting: _Drafting, body_path: Path, write: bool) -> None:
     """`kb new --from-issue`: the suggestion's DOI drafted, its design and topics filled in where they match the
     vocabulary, the draft validated, and a report for the issue, also when nothing could be drafted."""
-    ctx, project = drafting.ctx, drafting.project
+    project = drafting.project
     suggested = _read_suggestion(body_path, drafting.fail)
     vocabulary = drafting.vocabulary or Vocabulary({})
     design = suggestion.design_term(suggested.design, vocabulary)
     match = suggestion.match_topics(suggested.topics, vocabulary)
     prefill = Prefill("suggested in the issue", design, match.tags)
-    draft, work, cited = drafting.draft(suggested.doi_text, prefill)
-    if write:
-        drafting.check_free(draft)
+    draft, work, cited = drafting.draft(suggested.doi_text, prefill, write=write)
     duplicates = existing_duplicates(entry_paths(project.entries_dir), work.doi, cited.title)
     written, todo = None, []
     if write:
@@ -182,7 +186,7 @@ def _new_from_issue(drafting: _Drafting, body_path: Path, write: bool, report_pa
     else:
         _echo(draft.text, nl=False, lines=True)
     outcome = suggestion.Outcome(written, draft.id, None, design, match, todo, duplicates)
-    _write_report(ctx, report_path, outcome)
+    drafting.report(outcome)
     _echo(suggestion.report(outcome), err=True, lines=True)
 
 
@@ -201,14 +205,12 @@ def _still_to_write(project: Project, path: Path, vocabulary: Vocabulary) -> lis
     return [problem.format() for problem in validate_entries([path], vocabulary, others=others).problems]
 
 
-def _write_report(ctx: click.Context, path: Path | None, outcome: suggestion.Outcome) -> None:
-    if path is None:
-        return
+def _write_markdown(ctx: click.Context, path: Path, text: str) -> None:
+    """A report file (`kb new --report`, `kb check-dois --report-markdown`), whole or not at all."""
     try:
-        write_atomic(path, suggestion.report(outcome))
+        write_atomic(path, text)
     except OSError as error:
-        _echo(f"{ctx.command_path}: error: could not write {display_path(path)}: {error.strerror}", err=True)
-        sys.exit(1)
+        _fail(ctx, f"could not write {display_path(path)}: {error.strerror or error}; check the path")
 
 
 @click.command("check-dois")
@@ -256,10 +258,7 @@ def check_dois(
     if run.stopped is not None:
         _fail(ctx, f"stopped: {run.stopped}")
     if report is not None:
-        try:
-            write_atomic(report, watch_report(run))
-        except OSError as error:
-            _fail(ctx, f"could not write {display_path(report)}: {error.strerror or error}; check the path")
+        _write_markdown(ctx, report, watch_report(run))
     sys.exit(0 if run.ok else 1)
 
 

@@ -21,6 +21,7 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from kb.atomic import write_atomic
 from kb.render.templating import heading_text
 from kb.text import is_hidden
 from kb.vocabulary import UNSAFE_LABEL_CHARACTERS
@@ -139,8 +140,6 @@ def _create(target: Path, files: dict[str, bytes]) -> Created:
 
 def _add_to(target: Path, files: dict[str, bytes]) -> Created:
     """--force: each file that is not there yet, written whole (temporary file, then rename)."""
-    from kb.atomic import write_atomic
-
     created = Created(target)
     for name, content in files.items():
         path = target / name

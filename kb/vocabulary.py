@@ -85,10 +85,16 @@ class Vocabulary:
             return Resolution(terms[slug], via_synonym=True)
         return Resolution(None, suggestion=self._suggest(facet, value))
 
-    def _suggest(self, facet: str, value: str) -> str | None:
+    def closest(self, facet: str, value: str, scorer=fuzz.WRatio, cutoff: float = 75) -> tuple[str, float] | None:
+        """The slug of the term with a name (slug, label or synonym) most like `value`, and its score; None when
+        no name reaches `cutoff`."""
         names = self._lookup[facet]
-        match = process.extractOne(_fold(value), list(names), scorer=fuzz.WRatio, score_cutoff=75)
-        return names[match[0]] if match else None
+        match = process.extractOne(_fold(value), list(names), scorer=scorer, score_cutoff=cutoff)
+        return (names[match[0]], match[1]) if match else None
+
+    def _suggest(self, facet: str, value: str) -> str | None:
+        found = self.closest(facet, value)
+        return found[0] if found else None
 
 
 def _fold(text: str) -> str:

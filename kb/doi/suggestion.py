@@ -140,18 +140,15 @@ def _term_for(topic: str, vocabulary: Vocabulary) -> Term | None:
             return found
     if len(topic) < FUZZY_MIN_CHARS:
         return None
-    best: tuple[float, Term] | None = None
+    scored = []
     for facet in facets:
-        for term in vocabulary.facets[facet].terms.values():
-            for name in (term.slug, term.label, *term.synonyms):
-                score = fuzz.ratio(_fold(topic), _fold(name))
-                if score >= TOPIC_SIMILARITY and (best is None or score > best[0]):
-                    best = (score, term)
-    return best[1] if best else None
-
-
-def _fold(text: str) -> str:
-    return " ".join(text.casefold().replace("-", " ").split())
+        found = vocabulary.closest(facet, topic, scorer=fuzz.ratio, cutoff=TOPIC_SIMILARITY)
+        if found is not None:
+            scored.append((found[1], facet, found[0]))
+    if not scored:
+        return None
+    _, facet, slug = max(scored, key=lambda item: item[0])  # the first facet wins a tie
+    return vocabulary.term(facet, slug)
 
 
 @dataclass(frozen=True)
