@@ -52,7 +52,8 @@ from kb.problems import ERROR, Problem, ProblemError, display_path
 from kb.project import Project
 from kb.render import WriteReport, render_site
 from kb.render.output import remove_abandoned, sync_folder
-from kb.validate import validate_entries
+from kb.render.reuse import RenderMemory
+from kb.validate import CheckMemory, validate_entries
 from kb.vocabulary import load_vocabulary
 
 Progress = Callable[[Iterable], Iterable] | None
@@ -85,15 +86,27 @@ class BuildResult:
     built: bool = False
 
 
-def generate(project: Project, progress: Progress = None, render_progress: Progress = None) -> Generation:
+@dataclass
+class Memory:
+    """What `kb serve` keeps between regenerations: each entry's checks (keyed by its bytes) and each page's
+    inputs (kb.render.reuse), so that an edit re-reads one file and re-renders only the pages that show it."""
+
+    checks: CheckMemory = field(default_factory=CheckMemory)
+    pages: RenderMemory = field(default_factory=RenderMemory)
+
+
+def generate(
+    project: Project, progress: Progress = None, render_progress: Progress = None, memory: Memory | None = None
+) -> Generation:
     """Validate every entry and, if none has an error, write the generated pages into docs/ (`progress` and
     `render_progress` wrap the entries while validating and the studies while rendering: the bars on a terminal).
+    With `memory`, what an earlier run checked and rendered is reused where its inputs did not change.
     Raises `WriteError` when docs/ (or .cache/, for the lock) cannot be written."""
     with build_lock(project):
-        return _generate(project, progress, render_progress)
+        return _generate(project, progress, render_progress, memory)
 
 
-def _generate(project: Project, progress: Progress, render_progress: Progress) -> Generation:
+def _generate(project: Project, progress: Progress, render_progress: Progress, memory: Memory | None) -> Generation:
     started = time.perf_counter()
     try:
         vocabulary = load_vocabulary(project.vocabulary_path)
@@ -103,7 +116,8 @@ def _generate(project: Project, progress: Progress, render_progress: Progress) -
             return Generation(problems=foreign, seconds=time.perf_counter() - started)
         assemble_theme(project)
         with gc_paused(keep_after=True):
-            result = validate_entries(paths, vocabulary, others=paths, progress=progress)
+            checks = memory.checks if memory else None
+            result = validate_entries(paths, vocabulary, others=paths, progress=progress, memory=checks)
             if not result.ok():
                 return Generation(problems=result.problems, seconds=time.perf_counter() - started)
             links = link_studies(result.studies)
@@ -111,7 +125,8 @@ def _generate(project: Project, progress: Progress, render_progress: Progress) -
         return Generation(problems=[error.problem], seconds=time.perf_counter() - started)
     try:
         with gc_frozen(), writing(project.docs_dir):
-            report = render_site(project, links, vocabulary, site_name(project), progress=render_progress)
+            pages = memory.pages if memory else None
+            report = render_site(project, links, vocabulary, site_name(project), render_progress, pages)
     except ProblemError as error:
         return Generation(problems=[error.problem], seconds=time.perf_counter() - started, partial=True)
     return Generation(result.problems, len(result.studies), report, time.perf_counter() - started)
@@ -166,7 +181,7 @@ def build_site(
         return BuildResult(Generation(problems=[problem]))
     with build_lock(project):
         remove_abandoned(project.cache_dir, SITE_STAGING_PREFIX)
-        generation = _generate(project, progress, render_progress)
+        generation = _generate(project, progress, render_progress, None)
         if not generation.ok:
             return BuildResult(generation)
         with writing(project.cache_dir):
@@ -310,19 +325,22 @@ def watched_paths(project: Project) -> list[Path]:
 
 
 class Regenerator:
-    """Re-runs `generate` shortly after the last change in a burst (an editor saves several files at once).
+    """Re-runs `generate` shortly after the last change in a burst (an editor saves several files at once),
+    keeping a `Memory` between runs so that an edit costs what it touches, not what the knowledge base holds.
 
-    A large knowledge base is regenerated in a fresh interpreter, where `generate` can use every core: in this
+    A large knowledge base is regenerated in an interpreter of its own, started once and kept (with its Memory)
+    for the whole preview, where `generate` can use every core when many pages change (a template edit): in this
     process, which has threads (the file watcher's, the timer's), it would use one, because forking worker
-    processes from a threaded process can deadlock them. The child's start costs about half a second, which
-    only pays off from a few hundred entries on."""
+    processes from a threaded process can deadlock them."""
 
     def __init__(self, project: Project, report: Callable[[Generation], None]):
         self.project = project
         self.report = report
+        self.memory = Memory()
         self._timer: threading.Timer | None = None
         self._lock = threading.Lock()
-        self._child = None  # the interpreter regenerating right now, if any
+        self._run_lock = threading.Lock()  # one regeneration at a time
+        self._child: _RegenerationChild | None = None
         self._stopped = False
 
     def changed(self, path: str) -> None:
@@ -345,30 +363,37 @@ class Regenerator:
         folders = (self.project.entries_dir.resolve(), self.project.templates_dir.resolve(), DEFAULTS_DIR)
         return any(changed.is_relative_to(folder) for folder in folders)
 
+    def warm(self) -> None:
+        """Fill the memory now (a run that finds docs/ up to date writes nothing), so that the first edit is as
+        quick as the next ones; in the background, while the engine builds the site."""
+        threading.Thread(target=self._regenerate, name="kb-warm", daemon=True).start()
+
     def _run(self) -> None:
-        large = len(self.project.entry_paths()) >= CHILD_REGENERATION_ENTRIES and job_count() > 1
-        self.report(self._generate_in_child() if large else regenerate(self.project))
+        self.report(self._regenerate())
+
+    def _regenerate(self) -> Generation:
+        with self._run_lock:
+            if self._is_large():
+                return self._generate_in_child()
+            return regenerate(self.project, self.memory)
+
+    def _is_large(self) -> bool:
+        return len(self.project.entry_paths()) >= CHILD_REGENERATION_ENTRIES and job_count() > 1
 
     def _generate_in_child(self) -> Generation:
-        context = multiprocessing.get_context("spawn")
-        receiver, sender = context.Pipe(duplex=False)
-        # Not a daemon: a daemon process may not start the worker processes that generate uses.
-        child = context.Process(target=_generate_and_send, args=(self.project, sender, os.getpid()))
         with self._lock:
             if self._stopped:
                 return Generation(problems=[self._problem("kb serve is stopping; nothing was regenerated")])
-            child.start()
-            self._child = child
-        sender.close()
-        try:
-            return receiver.recv()
-        except EOFError:  # the child ended without an answer: stopped with kb serve, or killed
-            return Generation(problems=[self._problem("regeneration stopped before it finished")])
-        finally:
-            receiver.close()
-            child.join()
+            if self._child is None:
+                self._child = _RegenerationChild(self.project)
+            child = self._child
+        generation = child.regenerate()
+        if generation is None:  # the child ended without an answer: stopped with kb serve, or killed
             with self._lock:
-                self._child = None
+                if self._child is child:
+                    self._child = None  # the next change starts a new one
+            return Generation(problems=[self._problem("regeneration stopped before it finished")])
+        return generation
 
     def _problem(self, message: str) -> Problem:
         return Problem(display_path(self.project.entries_dir), 1, 1, ERROR, message)
@@ -378,30 +403,61 @@ class Regenerator:
             self._stopped = True
             if self._timer is not None:
                 self._timer.cancel()
-            if self._child is not None and self._child.is_alive():
-                self._child.terminate()
+            if self._child is not None:
+                self._child.stop()
 
 
 CHILD_REGENERATION_ENTRIES = 500  # from here on, regenerating on every core beats starting an interpreter
 
 
-def regenerate(project: Project) -> Generation:
+class _RegenerationChild:
+    """An interpreter that regenerates whenever asked, keeping its `Memory` from one run to the next."""
+
+    def __init__(self, project: Project):
+        context = multiprocessing.get_context("spawn")
+        self._connection, theirs = context.Pipe()
+        # Not a daemon: a daemon process may not start the worker processes that generate uses.
+        self._process = context.Process(target=_regenerate_on_request, args=(project, theirs, os.getpid()))
+        self._process.start()
+        theirs.close()
+
+    def regenerate(self) -> Generation | None:
+        """The next generation, or None when the child is gone."""
+        try:
+            self._connection.send(True)
+            return self._connection.recv()
+        except (EOFError, OSError):
+            self.stop()
+            return None
+
+    def stop(self) -> None:
+        if self._process.is_alive():
+            self._process.terminate()
+        self._process.join(timeout=STOP_PATIENCE_SECONDS)
+        self._connection.close()
+
+
+def regenerate(project: Project, memory: Memory | None = None) -> Generation:
     """`generate` for `kb serve`: a folder that cannot be written is one more problem to show, and the preview
     goes on (the operator can fix it while it runs)."""
     try:
-        return generate(project)
+        return generate(project, memory=memory)
     except WriteError as error:
         return Generation(problems=[Problem(display_path(error.folder), 1, 1, ERROR, str(error))], partial=True)
 
 
-def _generate_and_send(project: Project, sender, parent: int) -> None:
-    """In the child interpreter: generate, and send the result back."""
+def _regenerate_on_request(project: Project, connection, parent: int) -> None:
+    """In the child interpreter: one generation per request, with one Memory for all of them."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is for kb serve, which stops this child itself
     die_with_parent(parent)
+    memory = Memory()
     try:
-        sender.send(regenerate(project))
+        while connection.recv():
+            connection.send(regenerate(project, memory))
+    except EOFError:  # kb serve closed its end
+        pass
     finally:
-        sender.close()
+        connection.close()
 
 
 def watch(project: Project, regenerator: Regenerator):
@@ -475,6 +531,7 @@ def serve(project: Project, dev_addr: str, report: Callable[[Generation], None],
         report(generation)
 
     regenerator = Regenerator(project, regenerated)
+    regenerator.warm()
     observer = watch(project, regenerator)
     host, port = _split_address(dev_addr)  # checked by address_problem before
     upstream = ("127.0.0.1", _free_port())

@@ -5,6 +5,8 @@ whose bytes changed, each atomically (kb.render.output), so no reader ever sees 
 entry costs no disk write. Files are written as soon as their chunk of studies is rendered: when a template
 fails part way, docs/ can hold new pages beside old ones (every one whole; generated folders docs/ did not have
 yet are not created at all), and `kb build` stops before MkDocs, so the published site/ is never touched.
+Given a `RenderMemory` (kb serve), only the pages whose inputs changed since the last run are rendered
+(kb.render.reuse).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from kb.references import Reference, to_csl_json, year_suffixes
 from kb.render import exports, indexes
 from kb.render.common import CERTAINTY_LABELS, CERTAINTY_SYMBOLS, RowCache
 from kb.render.output import GENERATED_DIRS, DocsWriter, Output, WriteReport, Written, write_outputs
+from kb.render.reuse import JobName, Kept, RenderMemory, context_key, page_keys
 from kb.render.study import study_page
 from kb.render.synthesis import synthesis_records
 from kb.render.templating import make_environment, render_template
@@ -70,27 +73,39 @@ def render_site(
     vocabulary: Vocabulary,
     site_name: str = "Evidence summaries",
     progress: Callable[[Iterable], Iterable] | None = None,
+    memory: RenderMemory | None = None,
 ) -> WriteReport:
     """Render every generated file and bring docs/ up to date; raises `ProblemError` when a template is broken.
 
     Study pages, term pages and the tables built from study rows are rendered by worker processes (kb.parallel),
     each writing the pages it rendered, so that writing overlaps rendering. The pages built from formatted
     references (bibliography, downloads, feed) come last, here, from the pieces the workers sent back (APA
-    references, BibTeX, RIS, JSON records), so that no reference is formatted twice."""
+    references, BibTeX, RIS, JSON records), so that no reference is formatted twice. With `memory`, study and
+    term pages whose inputs did not change are not rendered again (kb.render.reuse)."""
     _check_reserved(links)
     renderer = _Renderer(project, site_name)
     rows = RowCache(vocabulary, year_suffixes({study.id: study.citation for study in links.studies}))
+    if memory is not None:
+        memory.start(context_key(site_name, project.vocabulary_path, [project.templates_dir, TEMPLATES_DIR]))
     writer = DocsWriter.open(project.docs_dir)
     try:
-        written = _render_pages(renderer, links, vocabulary, rows, writer, progress)
+        written = _render_pages(renderer, links, vocabulary, rows, writer, progress, memory)
     except BaseException:
         writer.abandon()
+        if memory is not None:
+            memory.forget()  # pages of this run may have been written: what it remembers no longer holds
         raise
     return writer.finish(written)
 
 
 def _render_pages(
-    renderer: _Renderer, links: Links, vocabulary: Vocabulary, rows: RowCache, writer: DocsWriter, progress
+    renderer: _Renderer,
+    links: Links,
+    vocabulary: Vocabulary,
+    rows: RowCache,
+    writer: DocsWriter,
+    progress,
+    memory: RenderMemory | None,
 ) -> list[Written]:
     listings = _Listings(renderer, links, vocabulary, rows)
 
@@ -106,12 +121,26 @@ def _render_pages(
         return [(files, list(islice(written, len(outputs)))) for outputs, files in rendered]
 
     # The big tables first, so that a worker is never left with one of them at the end while the other idles.
-    rendered = map_chunks(render, [*listings.tables(), *links.studies, *listings.terms()], progress)
-    studies = [files for files, _ in rendered if files is not None]
-    written = [done for _, job_written in rendered for done in job_written]
+    jobs = [*listings.tables(), *links.studies, *listings.terms()]
+    keys = listings.keys() if memory is not None else {}
+    kept = {name: memory.reusable(name, keys[name], writer.docs_dir) for name in keys} if memory else {}
+    todo = [job for job in jobs if kept.get(_job_name(job)) is None]
+    done: dict[JobName, Kept] = {name: held for name, held in kept.items() if held is not None}
+    written = [(path, False) for held in done.values() for path in held.paths]
+    for job, (files, job_written) in zip(todo, map_chunks(render, todo, progress), strict=True):
+        name = _job_name(job)
+        done[name] = Kept(keys.get(name, b""), tuple(path for path, _ in job_written), files)
+        written += job_written
+    if memory is not None:
+        memory.remember({name: held for name, held in done.items() if name in keys})
+    studies = [done[("study", study.id)].files for study in links.studies]
     rows.remember_references({files.id: files.reference for files in studies})
     pages = _reference_pages(renderer, links, vocabulary, rows, studies)
     return written + writer.write(pages + _assets(renderer.project))
+
+
+def _job_name(job: Study | Listing) -> JobName:
+    return ("study", job.id) if isinstance(job, Study) else job
 
 
 Listing = tuple[str, ...]  # ("term", facet, slug), or a table of every study, such as ("studies",)
@@ -134,6 +163,15 @@ class _Listings:
 
     def terms(self) -> list[Listing]:
         return [("term", facet, slug) for facet in FACETS for slug in self.links.terms_in_use(facet)]
+
+    def keys(self) -> dict[JobName, bytes]:
+        """The key of every study page and term page (kb.render.reuse); the tables have none: they show every
+        study, so they are rendered on every run."""
+        terms = [(facet, slug) for _, facet, slug in self.terms()]
+        return page_keys(self.links, self.rows, terms, self._narrower)
+
+    def _narrower(self, facet: str, slug: str) -> list[str]:
+        return [other.slug for other in self.vocabulary.facets[facet].terms.values() if other.broader == slug]
 
     def render(self, listing: Listing) -> list[Output]:
         kind, *arguments = listing

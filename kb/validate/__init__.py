@@ -1,12 +1,17 @@
 """Stage 2: check loaded entries against the schema, the vocabulary and each other; build `Study` records.
 
 Every problem is collected (not raised) so a contributor sees all of them in one run. Entries with errors
-are left out of `ValidationResult.studies`; warnings do not stop an entry.
+are left out of `ValidationResult.studies`; warnings do not stop an entry. `kb serve` passes a `CheckMemory`,
+so that after an edit only the files whose bytes changed are read and checked again (the checks across entries
+always run, on every entry).
 """
 
 from __future__ import annotations
 
 import datetime
+import hashlib
+import os
+import stat
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -46,16 +51,67 @@ class _Checked:
     problems: list[Problem]
 
 
+class CheckMemory:
+    """Each entry's own checks, kept between runs and keyed by the file's bytes: `kb serve` validates the whole
+    knowledge base after every edit, but only the edited file needs reading and checking again.
+
+    A result is reused only for the same bytes under the same `context` (the vocabulary's text and the date, which
+    the checks also read); a new context forgets everything."""
+
+    def __init__(self) -> None:
+        self.context: object = None
+        self._outcomes: dict[Path, tuple[bytes, _Checked | Problem]] = {}
+
+    def start(self, context: object) -> None:
+        if context != self.context:
+            self.context, self._outcomes = context, {}
+
+    def recall(self, path: Path, digest: bytes | None) -> _Checked | Problem | None:
+        kept = self._outcomes.get(path)
+        if digest is None or kept is None or kept[0] != digest:
+            return None
+        return _copy(kept[1])
+
+    def remember(self, path: Path, digest: bytes | None, outcome: _Checked | Problem) -> None:
+        if digest is not None:
+            self._outcomes[path] = (digest, _copy(outcome))
+
+    def forget_others(self, paths: Iterable[Path]) -> None:
+        """Drop what is kept for files that are gone (renamed or deleted entries)."""
+        keep = set(paths)
+        self._outcomes = {path: kept for path, kept in self._outcomes.items() if path in keep}
+
+
+def _copy(outcome: _Checked | Problem) -> _Checked | Problem:
+    """The checks across entries add to a `_Checked`'s problems: what is kept and what is handed out are copies."""
+    if isinstance(outcome, _Checked):
+        return _Checked(outcome.entry, outcome.study, list(outcome.problems))
+    return outcome
+
+
+def content_digest(path: Path) -> bytes | None:
+    """A digest of a regular file's bytes; None for anything else (a link, a folder, a pipe, an unreadable file),
+    which is then never reused but read and reported by the checks themselves."""
+    try:
+        if not stat.S_ISREG(os.lstat(path).st_mode):
+            return None
+        return hashlib.blake2b(path.read_bytes(), digest_size=16).digest()
+    except OSError:
+        return None
+
+
 def validate_entries(
     paths: Sequence[Path],
     vocabulary: Vocabulary,
     others: Iterable[Path] = (),
     today: datetime.date | None = None,
     progress=None,
+    memory: CheckMemory | None = None,
 ) -> ValidationResult:
-    """Validate `paths`; `others` are the rest of the knowledge base, read only for cross-entry checks."""
+    """Validate `paths`; `others` are the rest of the knowledge base, read only for cross-entry checks.
+    With `memory`, an entry whose bytes it has seen is not read or checked again."""
     with gc_paused(keep_after=True):
-        return _validate_entries(paths, vocabulary, others, today, progress)
+        return _validate_entries(paths, vocabulary, others, today, progress, memory)
 
 
 def _validate_entries(
@@ -64,6 +120,7 @@ def _validate_entries(
     others: Iterable[Path],
     today: datetime.date | None,
     progress,
+    memory: CheckMemory | None,
 ) -> ValidationResult:
     today = today or datetime.date.today()
     result = ValidationResult()
@@ -72,7 +129,9 @@ def _validate_entries(
     def check_chunk(chunk: list[Path]) -> list[_Checked | Problem]:
         return [_check_path(Path(path), vocabulary, today) for path in chunk]
 
-    for outcome in map_chunks(check_chunk, paths, progress):
+    if memory is not None:
+        memory.start((vocabulary, today))  # what the checks read besides the file (a Vocabulary compares by value)
+    for outcome in _checked_outcomes(paths, check_chunk, progress, memory):
         if isinstance(outcome, Problem):
             result.problems.append(outcome)
         else:
@@ -100,6 +159,21 @@ def _validate_entries(
     result.problems += cross
     result.problems.sort(key=lambda p: (p.path, p.line, p.col))
     return result
+
+
+def _checked_outcomes(paths: Sequence[Path], check_chunk, progress, memory: CheckMemory | None) -> list:
+    """Each path's outcome, in the order of `paths`: from `memory` when it has the file's bytes, else checked."""
+    if memory is None:
+        return map_chunks(check_chunk, paths, progress)
+    paths = [Path(path) for path in paths]
+    digests = [content_digest(path) for path in paths]
+    outcomes = [memory.recall(path, digest) for path, digest in zip(paths, digests, strict=True)]
+    missing = [index for index, outcome in enumerate(outcomes) if outcome is None]
+    for index, outcome in zip(missing, map_chunks(check_chunk, [paths[i] for i in missing], progress), strict=True):
+        outcomes[index] = outcome
+        memory.remember(paths[index], digests[index], outcome)
+    memory.forget_others(paths)
+    return outcomes
 
 
 def _check_path(path: Path, vocabulary: Vocabulary, today: datetime.date) -> _Checked | Problem:
