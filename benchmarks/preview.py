@@ -193,6 +193,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--edits", type=int, default=2)
     parser.add_argument("--figures", default="builds,edits,pages", help="which figures to measure")
     arguments = parser.parse_args(argv)
+    # Stopped from outside (timeout, kill): end the way Ctrl-C does, so that a kb serve it started is stopped too
+    # (it runs in a session of its own) instead of going on editing the corpus under the next run.
+    signal.signal(signal.SIGTERM, lambda number, frame: sys.exit(128 + number))
     BENCH_DIR.mkdir(parents=True, exist_ok=True)
     rows, raw, passed = [], {}, True
     for n in map(int, arguments.sizes.split(",")):

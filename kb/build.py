@@ -21,6 +21,7 @@ import importlib.util
 import ipaddress
 import multiprocessing
 import os
+import queue
 import re
 import shutil
 import signal
@@ -340,6 +341,8 @@ class Regenerator:
         self._timer: threading.Timer | None = None
         self._lock = threading.Lock()
         self._run_lock = threading.Lock()  # one regeneration at a time
+        self._requests: queue.SimpleQueue[bool | None] = queue.SimpleQueue()
+        self._worker: threading.Thread | None = None
         self._child: _RegenerationChild | None = None
         self._stopped = False
 
@@ -349,7 +352,7 @@ class Regenerator:
         with self._lock:
             if self._timer is not None:
                 self._timer.cancel()
-            self._timer = threading.Timer(WATCH_DEBOUNCE_SECONDS, self._run)
+            self._timer = threading.Timer(WATCH_DEBOUNCE_SECONDS, self._ask, args=(True,))
             self._timer.daemon = True
             self._timer.start()
 
@@ -366,7 +369,30 @@ class Regenerator:
     def warm(self) -> None:
         """Fill the memory now (a run that finds docs/ up to date writes nothing), so that the first edit is as
         quick as the next ones; in the background, while the engine builds the site."""
-        threading.Thread(target=self._regenerate, name="kb-warm", daemon=True).start()
+        self._ask(report=False)
+
+    def _ask(self, report: bool) -> None:
+        """Queue a regeneration for the worker thread, which runs them one after the other. One thread does all
+        of them because the regeneration child dies with the thread that started it (Linux's parent-death
+        signal follows the thread), so it must be a thread that lives as long as the preview."""
+        with self._lock:
+            if self._stopped:
+                return
+            if self._worker is None:
+                self._worker = threading.Thread(target=self._work, name="kb-regenerate", daemon=True)
+                self._worker.start()
+        self._requests.put(report)
+
+    def _work(self) -> None:
+        while (report := self._requests.get()) is not None:
+            while not self._requests.empty():  # changes that came in meanwhile: one run covers them all
+                later = self._requests.get()
+                if later is None:
+                    return
+                report = report or later
+            generation = self._regenerate()
+            if report:
+                self.report(generation)
 
     def _run(self) -> None:
         self.report(self._regenerate())
@@ -405,6 +431,7 @@ class Regenerator:
                 self._timer.cancel()
             if self._child is not None:
                 self._child.stop()
+        self._requests.put(None)
 
 
 CHILD_REGENERATION_ENTRIES = 500  # from here on, regenerating on every core beats starting an interpreter

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import queue
 import re
 import shutil
 import subprocess
@@ -191,6 +192,34 @@ def test_serve_regenerates_a_large_knowledge_base_in_a_child_that_can_use_the_co
     assert [generation.ok for generation in reports] == [True]
     assert reports[0].studies == CORPUS_SIZE
     assert len(list((corpus / "docs" / "studies").glob("*.md"))) == CORPUS_SIZE + 1
+
+
+def test_serve_keeps_one_regeneration_child_from_edit_to_edit(corpus, monkeypatch):
+    """The child that regenerates a large knowledge base is started once (by the warm-up) and kept, with what it
+    remembers, for every later edit: it must outlive the thread that asked for the warm-up."""
+    from kb import build
+    from kb.project import Project
+
+    monkeypatch.setattr(build, "CHILD_REGENERATION_ENTRIES", CORPUS_SIZE)
+    monkeypatch.setattr(build, "job_count", lambda: 2)
+    generations = queue.SimpleQueue()
+    regenerator = build.Regenerator(Project(corpus), generations.put)
+    entry = sorted((corpus / "entries").glob("[!_]*.yaml"))[3]
+    try:
+        regenerator.warm()
+        children = []
+        for word in ("firstedit", "secondedit"):
+            text = entry.read_text(encoding="utf-8")
+            entry.write_text(re.sub(r"(\n  overview: )", rf"\g<1>{word} ", text, count=1), encoding="utf-8")
+            regenerator.changed(str(entry))
+            generation = generations.get(timeout=300)
+            assert generation.ok, [problem.format() for problem in generation.problems]
+            page = (corpus / "docs" / "studies" / f"{entry.stem}.md").read_text(encoding="utf-8")
+            assert word in page
+            children.append(regenerator._child._process.pid)
+        assert children[0] == children[1]  # the same interpreter both times
+    finally:
+        regenerator.stop()
 
 
 def test_stopping_serve_stops_a_regeneration_under_way(corpus):

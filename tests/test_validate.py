@@ -3,6 +3,8 @@ and never a traceback. The entries are a fictitious fixture (tests/fixtures) wit
 
 from __future__ import annotations
 
+import contextlib
+import io
 import shutil
 import subprocess
 import sys
@@ -10,18 +12,29 @@ from pathlib import Path
 
 import pytest
 
+from kb import cli
+
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURE = ROOT / "tests" / "fixtures" / "example-2024-fixture.yaml"
 GOOD = FIXTURE.read_text(encoding="utf-8")
 
 
 def run_kb(project: Path, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "kb.cli", "-C", str(project), *args],
-        capture_output=True,
-        text=True,
-        cwd=project,
-    )
+    """`kb -C PROJECT ARGS` from PROJECT, in this process (so that mutation testing sees which checks each test
+    runs; test_the_fixture_is_clean_as_a_process runs it as a real process): its exit code and output."""
+    stdout, stderr = io.StringIO(), io.StringIO()
+    with contextlib.chdir(project), contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
+        try:
+            cli.main(["-C", str(project), *args])
+            code = 0
+        except SystemExit as exit_:
+            code = exit_.code if isinstance(exit_.code, int) else 1
+    return subprocess.CompletedProcess(list(args), code, stdout.getvalue(), stderr.getvalue())
+
+
+def run_kb_process(project: Path, *args: str) -> subprocess.CompletedProcess:
+    command = [sys.executable, "-m", "kb.cli", "-C", str(project), *args]
+    return subprocess.run(command, capture_output=True, text=True, cwd=project)
 
 
 @pytest.fixture
@@ -55,9 +68,10 @@ def assert_reported(result: subprocess.CompletedProcess, path: str, line: int, *
     return row
 
 
-def test_the_fixture_is_clean(project: Path) -> None:
+@pytest.mark.parametrize("run", [run_kb, run_kb_process], ids=["in-process", "as-a-process"])
+def test_the_fixture_is_clean(project: Path, run) -> None:
     write_entry(project, GOOD)
-    result = run_kb(project, "validate", "--strict")
+    result = run(project, "validate", "--strict")
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout == ""
     assert "1 entry checked: 0 error(s), 0 warning(s)" in result.stderr
