@@ -76,6 +76,12 @@ def test_the_build_writes_a_pagefind_index(site):
     assert (site / "assets" / "javascripts" / "kb-pagefind.js").is_file()
 
 
+def test_material_search_indexes_nothing_when_pagefind_is_the_search(site):
+    assert not (site / "search" / "search_index.json").exists()  # no page parsed for an index nobody fetches
+    home = (site / "index.html").read_text(encoding="utf-8")
+    assert 'class="md-search__input"' in home and "kb-pagefind.js" in home  # the box Pagefind drives
+
+
 def test_search_box_finds_the_seed_study_through_pagefind_only(page):
     page.goto("")
     results = search(page, "self-compassion")
