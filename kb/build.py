@@ -391,7 +391,7 @@ class Regenerator:
                     return
                 report = report or later
             generation = self._regenerate()
-            if report:
+            if report and not self._stopped:  # a run cut short by stopping kb serve is no news
                 self.report(generation)
 
     def _run(self) -> None:
@@ -459,7 +459,7 @@ class _RegenerationChild:
 
     def stop(self) -> None:
         if self._process.is_alive():
-            self._process.terminate()
+            self._process.kill()  # it ignores SIGTERM, which reaches kb serve's whole process group
         self._process.join(timeout=STOP_PATIENCE_SECONDS)
         self._connection.close()
 
@@ -475,7 +475,8 @@ def regenerate(project: Project, memory: Memory | None = None) -> Generation:
 
 def _regenerate_on_request(project: Project, connection, parent: int) -> None:
     """In the child interpreter: one generation per request, with one Memory for all of them."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is for kb serve, which stops this child itself
+    for number in STOP_SIGNALS:  # Ctrl-C and SIGTERM are for kb serve, which stops this child itself
+        signal.signal(number, signal.SIG_IGN)
     die_with_parent(parent)
     memory = Memory()
     try:
@@ -569,7 +570,7 @@ def serve(project: Project, dev_addr: str, report: Callable[[Generation], None],
     with engines.serving(engine, project, f"{upstream[0]}:{upstream[1]}") as command:
         child = subprocess.Popen(command, cwd=project.root, env=engines.environment(), start_new_session=True)
         try:
-            return child.wait()
+            return _wait_interruptibly(child)
         finally:
             with _signals_ignored(saved):  # a second Ctrl-C must not cut the clean-up short
                 regenerator.stop()
@@ -578,6 +579,18 @@ def serve(project: Project, dev_addr: str, report: Callable[[Generation], None],
                 proxy.shutdown()
                 proxy.server_close()
                 observer.join(timeout=5)
+
+
+SIGNAL_CHECK_SECONDS = 0.5
+
+
+def _wait_interruptibly(child: subprocess.Popen) -> int:
+    """`child.wait()`, but back in Python twice a second: a signal the kernel hands to another of this process's
+    threads (the watcher's, the regeneration's) does not interrupt a blocking wait in the main thread, and Python
+    runs signal handlers (Ctrl-C, SIGTERM: stop kb serve) only in the main thread."""
+    while True:
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            return child.wait(timeout=SIGNAL_CHECK_SECONDS)
 
 
 def _split_address(dev_addr: str) -> tuple[str, str]:
