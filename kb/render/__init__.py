@@ -123,9 +123,8 @@ def _render_pages(
     # The big tables first, so that a worker is never left with one of them at the end while the other idles.
     jobs = [*listings.tables(), *links.studies, *listings.terms()]
     keys = listings.keys() if memory is not None else {}
-    kept = {name: memory.reusable(name, keys[name], writer.docs_dir) for name in keys} if memory else {}
-    todo = [job for job in jobs if kept.get(_job_name(job)) is None]
-    done: dict[JobName, Kept] = {name: held for name, held in kept.items() if held is not None}
+    done = _unchanged(memory, keys, writer.docs_dir)
+    todo = [job for job in jobs if _job_name(job) not in done]
     written = [(path, False) for held in done.values() for path in held.paths]
     for job, (files, job_written) in zip(todo, map_chunks(render, todo, progress), strict=True):
         name = _job_name(job)
@@ -137,6 +136,14 @@ def _render_pages(
     rows.remember_references({files.id: files.reference for files in studies})
     pages = _reference_pages(renderer, links, vocabulary, rows, studies)
     return written + writer.write(pages + _assets(renderer.project))
+
+
+def _unchanged(memory: RenderMemory | None, keys: dict[JobName, bytes], docs_dir) -> dict[JobName, Kept]:
+    """The jobs whose inputs are what they were at the last run and whose files are still in docs/."""
+    if memory is None:
+        return {}
+    kept = {name: memory.reusable(name, key, docs_dir) for name, key in keys.items()}
+    return {name: held for name, held in kept.items() if held is not None}
 
 
 def _job_name(job: Study | Listing) -> JobName:
