@@ -5,7 +5,8 @@ with either engine (kb.engines). Each generation also brings the theme folder .c
 package's theme files with the knowledge base's overrides, kb.defaults). `build_site` runs the engine's strict
 build into a temporary folder and only swaps it into site/ when it succeeded, so a failed build never leaves a
 broken or half-written site behind. `serve` regenerates docs/ whenever entries/, templates/ or vocabulary.yml
-change; the engine's own server, watching docs/, then rebuilds and reloads the browser, behind kb's preview
+change, keeping a `Memory` between regenerations so that an edit re-reads one entry and re-renders only the pages
+that show it; the engine's own server, watching docs/, then rebuilds and reloads the browser, behind kb's preview
 server (kb.preview), which keeps the last good pages served and shows a broken edit's errors.
 
 Only one run at a time writes a knowledge base's docs/ and site/: every generation (and a build's MkDocs run and
