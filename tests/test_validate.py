@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import re
 import shutil
 import subprocess
 import sys
@@ -592,3 +593,35 @@ def test_a_link_leading_out_of_the_knowledge_base_is_refused_by_validate_and_bui
         shown = f"{folder}/passwd.txt:1:1: error: is a symbolic link to /etc/passwd, outside the knowledge base"
         assert shown in result.stdout + result.stderr, (command, result.stdout + result.stderr)
     assert not (root / "site").exists()
+
+
+# Found by mutation testing (benchmarks/MUTATION.md): two kinds of entry the schema refuses used to pass.
+@pytest.mark.parametrize(
+    ("old", "new", "words"),
+    [
+        (
+            "    - {family: Example, given: Ada}",
+            "    - {family: Example, name: Ada}",
+            ["9:7: error: citation.authors[0] mixes a person's keys (family, given) with an organisation's (name)"],
+        ),
+        (
+            "    - {family: Example, given: Ada}",
+            "    - {name: Example Group, given: Ada}",
+            ["9:7: error: citation.authors[0] mixes a person's keys", "an organisation is {name: ...}"],
+        ),
+    ],
+    ids=["family-and-name", "name-and-given"],
+)
+def test_an_author_mixing_a_person_and_an_organisation_is_refused(project: Path, old, new, words) -> None:
+    write_entry(project, GOOD.replace(old, new, 1))
+    assert_reported(run_kb(project, "validate"), "entries/example-2024-fixture.yaml", 9, *words)
+
+
+@pytest.mark.parametrize("facet", ["substances", "conditions"])
+def test_an_empty_list_of_substances_or_conditions_is_refused(project: Path, facet: str) -> None:
+    text = re.sub(rf"^{facet}:.*$", f"{facet}: []", GOOD, count=1, flags=re.M)
+    write_entry(project, text)
+    line = line_of(text, f"{facet}: []")
+    assert_reported(
+        run_kb(project, "validate"), "entries/example-2024-fixture.yaml", line, f"error: {facet} must not be empty"
+    )

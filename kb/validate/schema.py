@@ -97,6 +97,10 @@ def schema_problems(entry: LoadedEntry) -> list[Problem]:
     problems = []
     for error in _full_validator().iter_errors(entry.data):
         problems += _explain(error, entry)
+    if not problems:  # never let an entry the schema refuses pass because no explanation fitted
+        problems.append(
+            _at(entry, (), "the entry does not match the record schema", "compare it with entries/_template.yaml")
+        )
     return sorted(set(problems), key=lambda p: (p.line, p.col, p.message))
 
 
@@ -174,10 +178,15 @@ def _explain_one_of(error: ValidationError, entry: LoadedEntry) -> list[Problem]
             problems += _unknown_keys(sub, entry, tuple(sub.absolute_path), every_key)
         elif not (sub.validator == "required" and "family" not in instance and "name" not in instance):
             problems += _explain(sub, entry)
+    keys = tuple(error.absolute_path)
     if "family" not in instance and "name" not in instance:
-        keys = tuple(error.absolute_path)
         message = f"{_where(keys)} needs 'family' (a person) or 'name' (an organisation)"
         problems.append(_at(entry, keys, message))
+    if not problems:  # every key belongs to one shape or the other, but both shapes are mixed in one author
+        message = f"{_where(keys)} mixes a person's keys (family, given) with an organisation's (name)"
+        problems.append(
+            _at(entry, keys, message, "a person is {family: ..., given: ...}; an organisation is {name: ...}")
+        )
     return problems
 
 

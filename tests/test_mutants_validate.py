@@ -1,0 +1,642 @@
+"""Tests that kill mutants mutation testing found surviving in kb/validate (`make mutation`, see
+benchmarks/MUTATION.md).
+
+The rest of the suite checked that a broken entry is reported at the right line with a few words of the message; these
+pin the whole line a contributor reads (`path:line:col: severity: message (hint)`), for one realistic mistake at a
+time, made in the fixture entry (tests/fixtures) and checked with `kb.validate.validate_entries`, as `kb validate` does.
+The mutants each test was written against are named in its docstring or case (mutmut names:
+module.x_function__mutmut_N); the ones that cannot be killed are listed with their reasons in the notes of the run.
+"""
+
+from __future__ import annotations
+
+import datetime
+from pathlib import Path
+
+import pytest
+import test_validate
+from test_validate import GOOD, line_of, write_entry
+
+import kb.validate
+from kb.validate import CheckMemory, ValidationResult, validate_entries
+from kb.vocabulary import load_vocabulary
+
+ENTRY = "entries/example-2024-fixture.yaml"
+project = test_validate.project  # the fixture: a folder with vocabulary.yml and entries/
+TODAY = datetime.date(2026, 6, 1)  # after the fixture's record dates, so that no date check depends on the clock
+AUTHOR = "{family: Example, given: Ada}"  # the fixture's first author, on its own line
+TOP_KEYS = (
+    "id, title, headline, citation, design, sample, interventions, findings, mechanisms, substances, conditions, "
+    "summary, applications, limitations, evidence, safety, sources, record, related, notices"
+)
+AUTHOR_KEYS = "family, given, suffix, orcid, name"
+ORCID_URL = "'https://orcid.org/0000-0002-1825-0097'"
+ORCID_HINT = "like 0000-0002-1825-0097, without https://orcid.org/"
+
+
+def check(project: Path, *entries: tuple[str, str]) -> ValidationResult:
+    """`kb validate` on the last of `entries` ((file name, text)), with all of them as the knowledge base, run from
+    the project folder so that paths are shown as `entries/NAME.yaml`."""
+    paths = [write_entry(project, text, name) for name, text in entries]
+    vocabulary = load_vocabulary(project / "vocabulary.yml")
+    return validate_entries([paths[-1]], vocabulary, others=paths, today=TODAY)
+
+
+def shown(result: ValidationResult) -> list[str]:
+    return [problem.format() for problem in result.problems]
+
+
+def broken(old: str, new: str) -> str:
+    """The fixture with one thing broken."""
+    assert old in GOOD, old
+    return GOOD.replace(old, new, 1)
+
+
+def at(text: str, needle: str, col: int, message: str, severity: str = "error", entry: str = ENTRY) -> str:
+    """The line `kb validate` prints for a problem on the line of `needle`."""
+    return f"{entry}:{line_of(text, needle)}:{col}: {severity}: {message}"
+
+
+@pytest.fixture(autouse=True)
+def in_project(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(project)
+
+
+# --- authors: a person {family, given, suffix, orcid} or an organisation {name} (schema._explain_one_of) ----------
+
+AUTHORS = [
+    (
+        "written-as-text",  # 1, 19-35: the branch cannot be told, so the hint shows both shapes
+        "Example, Ada",
+        [
+            (
+                "Example, Ada",
+                7,
+                "citation.authors[0] is neither a person nor an organisation "
+                "(a person is {family: ..., given: ...}; an organisation is {name: ...})",
+            )
+        ],
+    ),
+    (
+        "written-as-a-list",
+        "[Example, Ada]",
+        [
+            (
+                "[Example, Ada]",
+                7,
+                "citation.authors[0] is neither a person nor an organisation "
+                "(a person is {family: ..., given: ...}; an organisation is {name: ...})",
+            )
+        ],
+    ),
+    (
+        "only-a-given-name",  # 2, 15, 17, 20, 21, 59, 62-64, 67, 70: one line, not "missing required key" twice
+        "{given: Ada}",
+        [("{given: Ada}", 7, "citation.authors[0] needs 'family' (a person) or 'name' (an organisation)")],
+    ),
+    (
+        "misspelt-family",  # the person's branch, with a did-you-mean among every author key
+        "{famly: Example, given: Ada}",
+        [
+            ("{famly", 7, "citation.authors[0] needs 'family' (a person) or 'name' (an organisation)"),
+            ("{famly", 8, "unknown key 'famly' in citation.authors[0] (did you mean 'family'?)"),
+        ],
+    ),
+    (
+        "organisation-with-a-website",  # 36, 37, 41, 42, 44-47, 49-58: every author key is allowed in the hint
+        "{name: Psilocybin Study Group, website: example.org}",
+        [
+            (
+                "{name: Psilocybin",
+                38,
+                f"unknown key 'website' in citation.authors[0] (allowed keys here: {AUTHOR_KEYS})",
+            )
+        ],
+    ),
+    (
+        "organisation-with-an-empty-name",  # 3, 5, 8, 9, 10, 13, 81, 82: the organisation's branch
+        "{name: ''}",
+        [("{name: ''}", 14, "citation.authors[0].name must not be empty")],
+    ),
+    (
+        "family-name-read-as-a-number",  # 4, 7, 14, 16, 18, 60, 72-79: the person's branch, errors explained once
+        "{family: 1984, given: Ada}",
+        [("{family: 1984", 16, 'citation.authors[0].family must be text, not 1984 (put quotes around it: "1984")')],
+    ),
+    (
+        "no-family-and-an-orcid-url",  # 6, 10, 61: a person's errors are still explained when family is missing
+        f"{{given: Ada, orcid: {ORCID_URL}}}",
+        [
+            ("{given: Ada, orcid", 7, "citation.authors[0] needs 'family' (a person) or 'name' (an organisation)"),
+            (
+                "{given: Ada, orcid",
+                27,
+                f"citation.authors[0].orcid has an invalid value {ORCID_URL} ({ORCID_HINT})",
+            ),
+        ],
+    ),
+    (
+        "orcid-url-and-an-affiliation",  # 71: an unknown key and an invalid value of one author, both reported
+        f"{{family: Example, given: Ada, orcid: {ORCID_URL}, affiliation: University of Examples}}",
+        [
+            (
+                "affiliation:",
+                44,
+                f"citation.authors[0].orcid has an invalid value {ORCID_URL} ({ORCID_HINT})",
+            ),
+            (
+                "affiliation:",
+                85,
+                f"unknown key 'affiliation' in citation.authors[0] (allowed keys here: {AUTHOR_KEYS})",
+            ),
+        ],
+    ),
+]
+
+
+@pytest.mark.parametrize("author, expected", [case[1:] for case in AUTHORS], ids=[case[0] for case in AUTHORS])
+def test_a_broken_author_is_explained_as_the_person_or_organisation_meant(project: Path, author: str, expected) -> None:
+    """schema.x__explain_one_of (mutant numbers per case), and _where 5, 8 and _at 1 on the way."""
+    text = broken(AUTHOR, author)
+    result = check(project, ("example-2024-fixture", text))
+    assert shown(result) == [at(text, needle, col, message) for needle, col, message in expected]
+    assert result.studies == []
+
+
+def test_a_person_also_given_an_organisation_name_still_has_the_person_fields_checked(project: Path) -> None:
+    """schema.x__explain_one_of 11, 12: with both `family` and `name`, the person's branch is explained (only its
+    ORCID is asserted: the two keys together are not reported today, see the notes)."""
+    text = broken(AUTHOR, f"{{family: Example, name: Ada Example, orcid: {ORCID_URL}}}")
+    result = check(project, ("example-2024-fixture", text))
+    expected = at(
+        text, "name: Ada Example", 51, f"citation.authors[0].orcid has an invalid value {ORCID_URL} ({ORCID_HINT})"
+    )
+    assert expected in shown(result)
+    assert result.studies == []
+
+
+# --- one schema error at a time: message and hint (schema._describe, _type_hint, _show) -----------------------------
+
+SCHEMA = [
+    # (case, old, new, [(needle, col, message)]): mutants named per case
+    (
+        "enum-without-a-close-option",  # _describe 39, 40, 46, 49, 58, _show 2
+        "direction: improved",
+        "direction: better",
+        [("direction:", 16, "findings[0].direction is 'better'; allowed: improved, worsened, no-difference, mixed")],
+    ),
+    (
+        "enum-suggestion-at-the-cut-off",  # _describe 43, 44, 50, 51, 52, 53, 55: 'none' scores just 60
+        "blinding: double-blind",
+        "blinding: none",
+        [
+            (
+                "blinding:",
+                13,
+                "design.blinding is 'none'; allowed: open-label, single-blind, double-blind, triple-blind, "
+                "not-applicable (did you mean 'not-applicable'?)",
+            )
+        ],
+    ),
+    (
+        "one-of-two-types",  # _describe 25, 26, 32, _type_hint 9, 10
+        'volume: "1"',
+        "volume: 1.5",
+        [("volume:", 11, 'citation.volume must be text or a whole number, not 1.5 (put quotes around it: "1.5")')],
+    ),
+    (
+        "empty-value",  # _type_hint 2, 3, _show 13-15
+        "year: 2024",
+        "year:",
+        [
+            (
+                "year:",
+                8,
+                "citation.year must be a whole number, not empty "
+                "(fill it in, or delete the line if the field is optional)",
+            )
+        ],
+    ),
+    (
+        "word-for-a-number",  # _type_hint 13: no "remove the quotes" for text that is not digits; _describe 33
+        "year: 2024",
+        "year: twenty",
+        [("year:", 9, "citation.year must be a whole number, not 'twenty'")],
+    ),
+    (
+        "quoted-number",  # _type_hint 17
+        "year: 2024",
+        'year: "2024"',
+        [("year:", 9, "citation.year must be a whole number, not '2024' (remove the quotes)")],
+    ),
+    (
+        "fraction-for-a-whole-number",  # _type_hint 8, 11 (no "put quotes" hint), _show 16
+        "year: 2024",
+        "year: 2024.5",
+        [
+            ("year:", 9, "2024.5 must be a whole number"),
+            ("year:", 9, "citation.year must be a whole number, not 2024.5"),
+        ],
+    ),
+    (
+        "mapping-for-a-number",  # _show 9, 10
+        "year: 2024",
+        "year: {value: 2024}",
+        [("year:", 9, "citation.year must be a whole number, not a mapping")],
+    ),
+    (
+        "list-for-text",  # _show 11, 12
+        "headline: Test fixture, not a real study",
+        "headline: [Test fixture, not a real study]",
+        [("headline:", 11, "headline must be text, not a list")],
+    ),
+    (
+        "text-for-a-list",  # _type_hint 6, 7
+        "conditions: [depression]",
+        "conditions: depression",
+        [
+            (
+                "conditions:",
+                13,
+                "conditions must be a list, not 'depression' (write a list: [depression] or one '- item' per line)",
+            )
+        ],
+    ),
+    (
+        "empty-text",  # _describe 60, 73-76 (minLength and the \S pattern say the same)
+        "headline: Test fixture, not a real study",
+        'headline: ""',
+        [("headline:", 11, "headline must not be empty")],
+    ),
+    (
+        "blank-text",  # _describe 69, 70 (only the \S pattern fails)
+        "headline: Test fixture, not a real study",
+        'headline: "   "',
+        [("headline:", 11, "headline must not be empty")],
+    ),
+    (
+        "empty-tag",  # _describe 73-76 on a minLength without a pattern
+        "mechanisms: [self-compassion]",
+        "mechanisms: [self-compassion, '']",
+        [
+            (
+                "mechanisms:",
+                31,
+                "unknown mechanism tag '' (add the term to vocabulary.yml under mechanisms, or pick an existing one)",
+            ),
+            ("mechanisms:", 31, "mechanisms[1] must not be empty"),
+        ],
+    ),
+    (
+        "no-findings",  # _describe 73, 77-79; the old list kept under another key is pointed at the real one
+        "findings:\n  - outcome",
+        "findings: []\nold_findings:\n  - outcome",
+        [
+            ("findings: []", 11, "findings must not be empty"),
+            (
+                "old_findings:",
+                1,
+                "unknown key 'old_findings' in the entry ('findings' is already here, on line 32: merge the two or "
+                "delete one)",
+            ),
+        ],
+    ),
+    (
+        "a-tag-twice",  # _describe 80-83
+        "mechanisms: [self-compassion]",
+        "mechanisms: [self-compassion, self-compassion]",
+        [("mechanisms:", 13, "mechanisms lists the same value twice")],
+    ),
+    (
+        "a-related-id-twice",  # _describe 63, 64: uniqueItems on a field with a pattern hint
+        "  reviewed: 2026-02-01",
+        "  reviewed: 2026-02-01\nrelated: [example-2024-other, example-2024-other]",
+        [("related:", 10, "related lists the same value twice")],
+    ),
+    (
+        "no-participants",  # _describe 80, 84-86, 92
+        "  n: 40",
+        "  n: 0",
+        [("  n: 0", 6, "sample.n is 0, out of range (minimum 1)")],
+    ),
+    (
+        "zero-weeks",  # _describe 87-89
+        "duration_weeks: 8",
+        "duration_weeks: 0",
+        [("duration_weeks:", 19, "design.duration_weeks is 0, out of range (exclusiveMinimum 0)")],
+    ),
+    (
+        "orcid-as-a-url",  # _describe 3, 59, 61, 62, 71, 72 (pattern with its hint)
+        AUTHOR,
+        f"{{family: Example, given: Ada, orcid: {ORCID_URL}}}",
+        [("orcid:", 44, f"citation.authors[0].orcid has an invalid value {ORCID_URL} ({ORCID_HINT})")],
+    ),
+]
+
+
+@pytest.mark.parametrize("old, new, expected", [case[1:] for case in SCHEMA], ids=[case[0] for case in SCHEMA])
+def test_a_schema_error_is_one_line_with_the_value_and_a_hint(project: Path, old: str, new: str, expected) -> None:
+    text = broken(old, new)
+    result = check(project, ("example-2024-fixture", text))
+    assert shown(result) == [at(text, needle, col, message) for needle, col, message in expected]
+    assert result.studies == []
+
+
+PAGES_HINT = "first-last, e.g. 1025-1033, or a single page"
+
+
+@pytest.mark.parametrize(
+    "pages, quoted",
+    [
+        ("in the online supplementary material, from page ten to 20-25", "{pages}"),  # 60 characters: whole
+        (
+            "in the online supplementary material, from page ten to twenty",  # 61: the first 57 and "..."
+            "in the online supplementary material, from page ten to tw...",
+        ),
+    ],
+    ids=["60-characters", "61-characters"],
+)
+def test_a_long_invalid_value_is_cut_after_sixty_characters(project: Path, pages: str, quoted: str) -> None:
+    """schema._show 2-8: up to 60 characters a value is shown whole; a longer one as its first 57 and '...'."""
+    text = broken("pages: 10-20", f"pages: {pages}")
+    message = f"citation.pages has an invalid value '{quoted.format(pages=pages)}' ({PAGES_HINT})"
+    assert shown(check(project, ("example-2024-fixture", text))) == [at(text, "pages:", 10, message)]
+
+
+def test_an_id_over_eighty_characters_is_an_invalid_value_with_the_id_hint(project: Path) -> None:
+    """schema._describe 64-68 (maxLength on a field with a pattern hint), _show 3-8 (the id is cut)."""
+    long_id = "example-2024-fixture-" + "-".join(["psilocybin"] * 6)  # 86 characters, a valid pattern
+    text = GOOD.replace("id: example-2024-fixture", f"id: {long_id}")
+    result = check(project, (long_id, text))
+    message = (
+        f"id has an invalid value '{long_id[:57]}...' "
+        "(lowercase letters, digits and single hyphens, e.g. agin-liebes-2025-self-compassion)"
+    )
+    assert shown(result) == [at(text, "id:", 5, message, entry=f"entries/{long_id}.yaml")]
+
+
+# --- unknown keys (schema._unknown_keys, _unknown_key) -----------------------------------------------------------
+
+UNKNOWN = [
+    # (case, old, new, [(needle, col, message)])
+    (
+        "misspelt-key",  # _unknown_key 44, 49, 51 (at the key, not its value)
+        "headline: Test",
+        "headlin: Test",
+        [
+            ("id:", 1, "missing required key 'headline' in the entry"),
+            ("headlin:", 1, "unknown key 'headlin' in the entry (did you mean 'headline'?)"),
+        ],
+    ),
+    (
+        "key-with-no-close-spelling",  # _unknown_key 37, 39
+        "  reviewed: 2026-02-01",
+        "  reviewed: 2026-02-01\nweblink: https://example.org",
+        [("weblink:", 1, f"unknown key 'weblink' in the entry (allowed keys here: {TOP_KEYS})")],
+    ),
+    (
+        "nested-key-with-no-close-spelling",  # _where 5, 8 with a key below the top
+        "  duration_weeks: 8",
+        "  duration_weeks: 8\n  setting: outpatient",
+        [
+            (
+                "setting:",
+                3,
+                "unknown key 'setting' in design (allowed keys here: type, randomized, blinding, control, phase, "
+                "registration, duration_weeks, follow_up, parent)",
+            )
+        ],
+    ),
+    (
+        "second-copy-of-a-key-whose-value-is-on-the-next-line",  # _unknown_key 29, 31, 33: the line of the key
+        "headline: Test fixture, not a real study",
+        "headline:\n  Test fixture, not a real study\nheadlien: Another headline",
+        [
+            (
+                "headlien:",
+                1,
+                "unknown key 'headlien' in the entry ('headline' is already here, on line 5: merge the "
+                "two or delete one)",
+            )
+        ],
+    ),
+]
+
+
+@pytest.mark.parametrize("old, new, expected", [case[1:] for case in UNKNOWN], ids=[case[0] for case in UNKNOWN])
+def test_an_unknown_key_is_reported_at_the_key_with_what_to_write(project: Path, old: str, new: str, expected) -> None:
+    text = broken(old, new)
+    result = check(project, ("example-2024-fixture", text))
+    assert shown(result) == [at(text, needle, col, message) for needle, col, message in expected]
+
+
+@pytest.mark.parametrize("count", [10, 11])
+def test_ten_unknown_keys_are_listed_one_by_one_and_the_rest_in_one_line(project: Path, count: int) -> None:
+    """schema._unknown_keys 23 (exactly ten: no summary line), 32, 37, 40 (the summary's hint)."""
+    pasted = "".join(f"field_{index}: x\n" for index in range(count))
+    text = GOOD + pasted
+    one_by_one = [
+        at(text, f"field_{index}:", 1, f"unknown key 'field_{index}' in the entry (allowed keys here: {TOP_KEYS})")
+        for index in range(10)
+    ]
+    if count == 11:  # the eleventh is the first of "the rest", named at its own line
+        message = f"1 more unknown keys in the entry, from here on (allowed keys here: {TOP_KEYS})"
+        one_by_one.append(at(text, "field_10:", 1, message))
+    assert shown(check(project, ("example-2024-fixture", text))) == one_by_one
+
+
+# --- rules.py ----------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "old, new, needle, col, severity, message",
+    [
+        (  # check_doi 20, 25, 26
+            "doi: 10.5555/kb.fixture.2024",
+            "doi: kb.fixture.2024",
+            "doi:",
+            8,
+            "error",
+            "'kb.fixture.2024' is not a DOI (a DOI looks like 10.1080/20008066.2025.2485513)",
+        ),
+        (  # check_doi 34: a warning, not an error
+            "doi: 10.5555/kb.fixture.2024",
+            "doi: https://doi.org/10.5555/kb.fixture.2024",
+            "doi:",
+            8,
+            "warning",
+            "write the DOI without prefix or punctuation: 10.5555/kb.fixture.2024",
+        ),
+        (  # check_title 10
+            "title: A fictitious trial used by the test suite",
+            "title: 'MDMA-Assisted Therapy for Severe PTSD in Veterans: A Randomized Trial'",
+            "title:",
+            8,
+            "warning",
+            "the title is in Title Case; APA references use sentence case "
+            "(write: MDMA-assisted therapy for severe PTSD in veterans: A randomized trial (keep proper names "
+            "capitalised))",
+        ),
+        (  # _fmt 2: a whole number is written with thousands separators, not as 4e+10
+            "  n: 40",
+            "  n: 40000000000",
+            "  n: 4",
+            6,
+            "error",
+            "40,000,000,000 is not plausible here (at most 100,000,000)",
+        ),
+        (  # check_numbers 38
+            "  n: 40",
+            "  n: 30",
+            "arms:",
+            3,
+            "error",
+            "the arms add up to 40, more than the sample's n of 30 (check n and each arm's n)",
+        ),
+    ],
+    ids=["not-a-doi", "doi-with-a-prefix", "title-case", "implausible-whole-number", "arms-above-n"],
+)
+def test_a_rule_gives_its_whole_message(project: Path, old, new, needle, col, severity, message) -> None:
+    text = broken(old, new)
+    assert shown(check(project, ("example-2024-fixture", text))) == [at(text, needle, col, message, severity)]
+
+
+def test_a_synonym_for_an_interventions_substance_becomes_the_preferred_term_in_the_study(project: Path) -> None:
+    """rules._set 1, 6, 7, 8: the synonym sits three keys deep (interventions, 0, substance)."""
+    text = broken("{substance: psilocybin,", "{substance: magic mushrooms,")
+    result = check(project, ("example-2024-fixture", text))
+    message = "'magic mushrooms' is a synonym; the preferred substance tag is 'psilocybin' (write 'psilocybin')"
+    assert shown(result) == [at(text, "magic mushrooms", 17, message, "warning")]
+    [study] = result.studies
+    assert [intervention.substance for intervention in study.interventions] == ["psilocybin"]
+    assert study.substances == ["psilocybin"]
+
+
+@pytest.mark.parametrize(
+    "old, new, where, line_needle, col, unknown",
+    [
+        (
+            "substances: [psilocybin]",
+            'substances: [psilocybin]\n"sour\\x01ces": [paper]',
+            "a key",
+            "id:",
+            1,
+            "unknown key 'sour\\x01ces' in the entry (did you mean 'sources'?)",
+        ),
+        (
+            "  n: 40",
+            '  n: 40\n  "arm\\x01s_note": x',
+            "sample",
+            "sample:",
+            1,
+            "unknown key 'arm\\x01s_note' in sample (allowed keys here: n, population, arms)",
+        ),
+    ],
+    ids=["top-level-key", "nested-key"],
+)
+def test_a_control_character_in_a_key_is_found(project: Path, old, new, where, line_needle, col, unknown) -> None:
+    """rules._texts 1, 3, 4: keys are text too (reported at the mapping that holds the key)."""
+    text = broken(old, new)
+    hidden = at(
+        text,
+        line_needle,
+        col,
+        f"hidden or control character U+0001 in {where} (delete it: readers cannot see it, feeds break on it)",
+    )
+    key_col = 3 if where == "sample" else 1
+    assert shown(check(project, ("example-2024-fixture", text))) == [hidden, at(text, "\\x01", key_col, unknown)]
+
+
+# --- corpus.py: near-identical titles --------------------------------------------------------------------------
+
+
+def other_entry(name: str, title: str, number: int) -> tuple[str, str]:
+    """Another clean entry: its own id, DOI and title."""
+    text = GOOD.replace("example-2024-fixture", name).replace("kb.fixture.2024", f"kb.other.{number}")
+    return name, text.replace("title: A fictitious trial used by the test suite", f"title: '{title}'")
+
+
+def test_a_near_identical_title_is_a_warning_naming_the_first_entry_and_its_line(project: Path) -> None:
+    """corpus._title_problem 5, 7, 9, 12, 14, 18, 19."""
+    later = other_entry("example-2024-other", "A fictitious trial used by the test-suite.", 1)
+    result = check(project, ("example-2024-fixture", GOOD), later)
+    message = (
+        "title is nearly identical to example-2024-fixture (entries/example-2024-fixture.yaml:4): probable duplicate "
+        "(if it is a different study, say so in its headline)"
+    )
+    assert shown(result) == [at(later[1], "title:", 8, message, "warning", entry="entries/example-2024-other.yaml")]
+
+
+def test_the_same_words_in_another_order_are_not_a_near_identical_title(project: Path) -> None:
+    """corpus._similar_pairs 13: titles are compared character by character (rapidfuzz's ratio); its default scorer
+    (WRatio) would give these two 95 as the same set of words."""
+    first = other_entry("example-2024-first", "Ketamine before psilocybin in depression", 1)
+    later = other_entry("example-2024-later", "Psilocybin before ketamine in depression", 2)
+    result = check(project, first, later)
+    assert shown(result) == []
+    assert len(result.studies) == 1
+
+
+def test_a_title_like_seven_others_is_reported_against_each_of_them(project: Path) -> None:
+    """corpus._similar_pairs 15: rapidfuzz's extract returns five matches unless told otherwise."""
+    title = "Psilocybin for treatment-resistant depression: an open-label trial"
+    entries = [other_entry(f"example-2024-copy-{index}", title, index) for index in range(8)]
+    result = check(project, *entries)
+    message = (
+        "title is nearly identical to example-2024-copy-{index} (entries/example-2024-copy-{index}.yaml:4): "
+        "probable duplicate (if it is a different study, say so in its headline)"
+    )
+    later = "entries/example-2024-copy-7.yaml"
+    assert shown(result) == [
+        at(entries[-1][1], "title:", 8, message.format(index=index), "warning", entry=later) for index in range(7)
+    ]
+
+
+def test_near_identical_titles_are_reported_in_the_order_of_the_earlier_entries(project: Path) -> None:
+    """corpus._similar_pairs 17, 19, 20: the first entry's title is only nearly the same (scores lower) and sorts
+    after the second's, but is reported first."""
+    first = other_entry("example-2024-a", "Psilocybin for treatment resistant depression: a randomized trial", 1)
+    second = other_entry("example-2024-b", "Psilocybin for treatment resistant depression: a randomised trial", 2)
+    later = other_entry("example-2024-c", "Psilocybin for treatment resistant depression: a randomised trial", 3)
+    result = check(project, first, second, later)
+    message = (
+        "title is nearly identical to example-2024-{name} (entries/example-2024-{name}.yaml:4): probable duplicate "
+        "(if it is a different study, say so in its headline)"
+    )
+    entry = "entries/example-2024-c.yaml"
+    assert shown(result) == [
+        at(later[1], "title:", 8, message.format(name=name), "warning", entry=entry) for name in ("a", "b")
+    ]
+
+
+# --- kb serve's memory of checked entries (kb/validate/__init__.py: CheckMemory, content_digest, _copy) ---------
+
+
+def test_kb_serve_checks_again_only_an_entry_whose_bytes_or_context_changed(project: Path, monkeypatch) -> None:
+    """CheckMemory start 1, 2, recall 1-10, remember 1-3, forget_others 1-4; content_digest 1-6; _copy 1-7."""
+    reads = []
+    load_entry = kb.validate.load_entry
+    monkeypatch.setattr(kb.validate, "load_entry", lambda path: reads.append(Path(path).name) or load_entry(path))
+    memory = CheckMemory()
+    vocabulary = load_vocabulary(project / "vocabulary.yml")
+    text = broken("year: 2024", "year: twenty")
+    path = write_entry(project, text)
+    name, other_text = other_entry("example-2024-other", "Another made-up trial of nothing", 1)
+    other = write_entry(project, other_text, name)
+
+    def serve_check(today: datetime.date = TODAY) -> tuple[list[str], int]:
+        result = validate_entries([path, other], vocabulary, others=[path, other], today=today, memory=memory)
+        return shown(result), len(result.studies)
+
+    year = at(text, "year:", 9, "citation.year must be a whole number, not 'twenty'")
+    assert serve_check() == ([year], 1)
+    assert reads == ["example-2024-fixture.yaml", "example-2024-other.yaml"]
+    assert serve_check() == ([year], 1)  # the same bytes: nothing read again
+    assert len(reads) == 2
+    write_entry(project, GOOD)  # the mistake corrected
+    assert serve_check() == ([], 2)
+    assert reads[2:] == ["example-2024-fixture.yaml"]
+    assert serve_check() == ([], 2)  # its study is remembered too
+    assert len(reads) == 3
+    assert serve_check(today=TODAY + datetime.timedelta(days=1)) == ([], 2)  # another day: everything again
+    assert sorted(reads[3:]) == ["example-2024-fixture.yaml", "example-2024-other.yaml"]
