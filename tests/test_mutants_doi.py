@@ -1,0 +1,433 @@
+"""Tests that kill mutants found by mutation testing of kb/doi (`make mutation`; see benchmarks/MUTATION.md, section
+"kb.doi survivors not analysed").
+
+Each test pins one behaviour the rest of the suite exercised without checking; the mutants it was written against are
+named in its docstring (mutmut names: module.x_function__mutmut_N). Mutants judged equivalent (same behaviour for
+every input) have no test here.
+"""
+
+from __future__ import annotations
+
+import datetime
+
+import pytest
+from doi_support import ESMO, JOR, fixture_message
+from test_mutants import ROOT
+
+from kb.doi.client import MAX_JSON_DEPTH, Answer, parse_json
+from kb.doi.crossref import citation_from_work, clean_title, date_of, year_of
+from kb.doi.draft import Prefill, ascii_slug, make_draft, suggest_id
+from kb.doi.errors import BadResponseError
+from kb.doi.fetch import Work
+from kb.vocabulary import load_vocabulary, vocabulary_from_dict
+
+DOI = "10.1016/j.jad.2020.01.001"
+
+
+def work(agency: str = "crossref", **record) -> Work:
+    """A work as fetch_work returns it, for a record with the given fields (keys with hyphens via **{...})."""
+    return Work(DOI, agency, {"DOI": DOI, **record})
+
+
+def citation(**record) -> dict:
+    return citation_from_work(work(**record)).citation
+
+
+def draft_lines(cited_work: Work, **options) -> list[str]:
+    draft = make_draft(cited_work, citation_from_work(cited_work), today=datetime.date(2026, 6, 1), **options)
+    return draft.text.splitlines()
+
+
+# --- kb/doi/client.py: parse_json -------------------------------------------------------------------------------
+
+
+def nested(levels: int) -> bytes:
+    """JSON lists nested `levels` deep around one number."""
+    return b"[" * levels + b"1" + b"]" * levels
+
+
+def test_json_exactly_as_deep_as_the_limit_is_accepted_and_one_level_more_is_refused():
+    """client.x__deeper_than 2 (counting starts at 2), 10 (`>=` for `>`) and x_parse_json 33 (the service)."""
+    assert MAX_JSON_DEPTH == 100
+    value = parse_json(Answer(200, {}, nested(100)), "Crossref")
+    for _ in range(99):
+        value = value[0]
+    assert value == [1]
+    with pytest.raises(BadResponseError) as refused:
+        parse_json(Answer(200, {}, nested(101)), "DataCite")
+    assert str(refused.value).startswith("DataCite sent JSON nested too deep (over 100 levels) to be a record")
+
+
+def test_a_body_that_is_not_utf8_is_refused_naming_the_service():
+    """client.x_parse_json 7 (the message dropped)."""
+    with pytest.raises(BadResponseError) as refused:
+        parse_json(Answer(200, {"Content-Type": "application/json"}, '{"title": "Å"}'.encode("latin-1")), "mEDRA")
+    assert str(refused.value) == "mEDRA sent a body that is not UTF-8 text; try again later"
+
+
+def test_a_body_that_is_not_json_names_its_media_type_without_parameters():
+    """client.x_parse_json 10, 18 (how the media type is cut from its parameters), 14, 15 (the header's name as
+    sent: `Answer.headers` may be any mapping), 26, 27 (the advice)."""
+    answer = Answer(503, {"Content-Type": "text/html; charset=utf-8"}, b"<html><body>Service Unavailable</body></html>")
+    with pytest.raises(BadResponseError) as refused:
+        parse_json(answer, "Crossref")
+    assert str(refused.value) == (
+        "Crossref sent a response that is not JSON (text/html); the service may be down or its URL wrong "
+        "(KB_CROSSREF_URL / KB_DOI_URL): try again later"
+    )
+
+
+def test_a_body_that_is_not_json_and_has_no_content_type_says_so():
+    """client.x_parse_json 16, 17."""
+    with pytest.raises(BadResponseError) as refused:
+        parse_json(Answer(200, {}, b"Resource not found."), "Crossref")
+    assert "is not JSON (no content type);" in str(refused.value)
+
+
+# --- kb/doi/crossref.py: records of an unexpected shape -----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("record", "key", "expected"),
+    [
+        ({"type": "journal-article", "container-title": [{"name": "J Affect Disord"}]}, "container-title", "texts"),
+        (
+            {"type": "journal-article", "container-title": [], "short-container-title": 5},
+            "short-container-title",
+            "texts",
+        ),
+        ({"type": "journal-article", "publisher": ["Elsevier BV"]}, "publisher", "text"),
+        ({"type": "book-chapter", "editor": "Roy, Ann"}, "editor", "a list of people"),
+        ({"type": "edited-book", "editor": {"family": "Roy"}}, "editor", "a list of people"),
+        ({"type": "posted-content", "group-title": ["Psychiatry"]}, "group-title", "text"),
+        ({"type": "journal-article", "volume": ["29"]}, "volume", "text"),
+        ({"type": "journal-article", "issue": {"number": 4}}, "issue", "text"),
+        ({"type": "journal-article", "article-number": ["e33693"]}, "article-number", "text"),
+        ({"type": "journal-article", "page": ["519", "527"]}, "page", "text"),
+        ({"type": "journal-article", "DOI": ["10.1016/j.jad.2020.01.001"]}, "DOI", "text"),
+        ({"type": "journal-article", "URL": {"href": "https://doi.org/10.1016/j.jad.2020.01.001"}}, "URL", "text"),
+        ({"type": "journal-article", "title": [["Psilocybin"]]}, "title", "texts"),
+        ({"type": "journal-article", "subtitle": True}, "subtitle", "texts"),
+    ],
+)
+def test_a_field_of_an_unexpected_shape_is_refused_naming_the_field_and_what_was_expected(record, key, expected):
+    """crossref.x__container 6, 15, 25, 54, 71, 91; x_citation_from_work 40, 52, 59, 75, 85; x_locator_of 5, 15;
+    x__text_field 5, 8-15; x__title_field 10, 14, 15 (the work or the field left out of the message)."""
+    expected = "text or a list of texts" if expected == "texts" else expected
+    with pytest.raises(BadResponseError) as refused:
+        citation_from_work(Work(DOI, "crossref", {"DOI": DOI, **record}))
+    assert str(refused.value) == (
+        f"Crossref's record for DOI {DOI} has an unexpected '{key}' (expected {expected}); report it, and write the "
+        "citation by hand from entries/_template.yaml meanwhile"
+    )
+
+
+def test_a_number_is_text_but_true_or_false_is_not():
+    """crossref.x__text_field 5 (`or` for `and`: a boolean would be read as text)."""
+    assert citation(type="journal-article", volume=29, issue=4.0)["volume"] == "29"
+    with pytest.raises(BadResponseError, match="unexpected 'issue' \\(expected text\\)"):
+        citation(type="journal-article", issue=True)
+
+
+# --- kb/doi/crossref.py: where a work was published ---------------------------------------------------------------
+
+
+def test_an_article_without_a_journal_has_no_journal_key():
+    """crossref.x__container 39."""
+    assert "journal" not in citation(type="journal-article", title=["Psilocybin for depression"])
+
+
+def test_a_chapter_names_its_book_publisher_and_editors():
+    """crossref.x__container 50, 51, 53, 58, 59."""
+    found = citation(
+        type="book-chapter",
+        author=[{"family": "Hartogsohn", "given": "Ido"}],
+        editor=[{"family": "Roy", "given": "Ann"}, {"name": "MAPS Editorial Board"}],
+        publisher="Springer",
+        **{"container-title": ["Handbook of psychedelic medicine"]},
+    )
+    assert {key: found[key] for key in ("publisher", "book_title", "editors")} == {
+        "publisher": "Springer",
+        "book_title": "Handbook of psychedelic medicine",
+        "editors": [{"family": "Roy", "given": "Ann"}, {"name": "MAPS Editorial Board"}],
+    }
+
+
+def test_an_edited_book_is_cited_by_its_editors_and_publisher():
+    """crossref.x__container 61-63, 68-70, 72-80."""
+    found = citation(type="edited-book", editor=[{"family": "Winkelman", "given": "Michael J."}], publisher="Praeger")
+    assert found == {
+        "type": "book",
+        "authors": [],
+        "publisher": "Praeger",
+        "editors": [{"family": "Winkelman", "given": "Michael J."}],
+        "doi": DOI,
+    }
+
+
+def test_an_authored_book_names_its_publisher_but_not_its_editors():
+    """crossref.x__container 64-67 (a book with authors taken for an edited one)."""
+    found = citation(
+        type="monograph",
+        author=[{"family": "Pollan", "given": "Michael"}],
+        editor=[{"family": "Roy", "given": "Ann"}],
+        publisher="Penguin Press",
+    )
+    assert (found["publisher"], "editors" in found) == ("Penguin Press", False)
+
+
+def test_a_book_without_a_publisher_does_not_take_its_series_as_publisher():
+    """crossref.x__container 105, 106 (the container used for other types than reports) and 110 (an empty
+    publisher key)."""
+    found = citation(
+        type="book",
+        author=[{"family": "Pollan", "given": "Michael"}],
+        **{"container-title": ["Current Topics in Behavioral Neurosciences"]},
+    )
+    assert "publisher" not in found
+
+
+def test_a_report_is_published_by_its_publisher_or_else_its_series():
+    """crossref.x__container 102-104, 107, 108."""
+    series = {"container-title": ["WHO Technical Report Series"]}
+    assert citation(type="report", publisher="World Health Organization", **series)["publisher"] == (
+        "World Health Organization"
+    )
+    assert citation(type="report", **series)["publisher"] == "WHO Technical Report Series"
+
+
+def test_a_preprint_without_authors_is_published_by_its_server_not_by_the_servers_owner():
+    """crossref.x__container 60, 61 (a preprint without authors taken for an edited book)."""
+    found = citation(type="posted-content", institution=[{"name": "PsyArXiv"}], publisher="Center for Open Science")
+    assert found["publisher"] == "PsyArXiv"
+
+
+def test_a_preprints_group_title_comes_before_its_publisher():
+    """crossref.x__container 88, 90, 95, 96."""
+    found = citation(
+        type="posted-content",
+        author=[{"family": "Lee", "given": "Kim"}],
+        publisher="Cold Spring Harbor Laboratory",
+        **{"group-title": "Psychiatry and Clinical Psychology"},
+    )
+    assert found["publisher"] == "Psychiatry and Clinical Psychology"
+
+
+def test_a_thesis_with_an_empty_institution_list_is_published_by_its_publisher():
+    """crossref.x__institution 7 (the first of an empty list)."""
+    found = citation(
+        type="dissertation", author=[{"family": "Lee", "given": "Kim"}], institution=[], publisher="University of Oslo"
+    )
+    assert found["publisher"] == "University of Oslo"
+
+
+# --- kb/doi/crossref.py: dates ----------------------------------------------------------------------------------
+
+
+def test_empty_or_flat_date_parts_are_skipped():
+    """crossref.x__date_parts 7 (`or` for `and`: an empty or flat list indexed)."""
+    record = {
+        "issued": {"date-parts": []},
+        "published": {"date-parts": [2004]},
+        "published-print": {"date-parts": [[2004, 3]]},
+    }
+    assert year_of(record) == (2004, "published-print")
+
+
+def test_a_date_is_year_month_and_day_and_nothing_after():
+    """crossref.x__date_parts 10."""
+    assert date_of({"date-parts": [[2020, 5, 17, 12]]}) == "2020-05-17"
+
+
+@pytest.mark.parametrize(("year", "found"), [(1499, None), (1500, 1500), (2999, 2999), (3000, None)])
+def test_years_from_date_parts_run_from_1500_to_2999(year, found):
+    """crossref.x__date_parts 19, 20, 22, 23."""
+    assert year_of({"issued": {"date-parts": [[year]]}})[0] == found
+
+
+def test_a_year_is_read_from_a_literal_or_a_timestamp_when_there_are_no_date_parts():
+    """crossref.x__date_parts 26-29."""
+    assert year_of({"issued": {"literal": "Spring 2004"}}) == (2004, "issued")
+    assert year_of({"created": {"date-time": "2019-08-02T13:05:11Z", "timestamp": 1564751111000}}) == (2019, "created")
+
+
+# --- kb/doi/crossref.py: citation_from_work -----------------------------------------------------------------------
+
+
+def test_a_record_without_a_type_string_is_of_unknown_kind():
+    """crossref.x_citation_from_work 6, 10, 11."""
+    assert citation_from_work(work(title=["T"])).kind == "unknown"
+    odd = citation_from_work(work(type=["journal-article"], title=["T"]))
+    assert (odd.kind, odd.citation["type"]) == ("unknown", None)
+
+
+def test_only_a_year_from_the_doi_registration_date_is_flagged():
+    """crossref.x_citation_from_work 26, 27."""
+    registered = citation_from_work(work(type="journal-article", created={"date-parts": [[2009, 4, 1]]}))
+    assert registered.citation["year"] == 2009
+    assert registered.notes == [
+        "year 2009 is when the DOI was registered (Crossref gives no publication date): check it"
+    ]
+    printed = citation_from_work(work(type="journal-article", issued={"date-parts": [[1997, 7]]}))
+    assert printed.notes == []
+
+
+def test_the_doi_is_the_one_the_record_gives():
+    """crossref.x_citation_from_work 72, 74, 79, 80: a DOI that Crossref resolves to another (an alias) is cited as
+    the record's DOI."""
+    record = {"type": "journal-article", "DOI": "10.1002/JOR.1100150407"}
+    assert citation_from_work(Work("10.1002/jor.1100150407x", "crossref", record)).citation["doi"] == (
+        "10.1002/jor.1100150407"
+    )
+
+
+def test_an_orcid_may_be_given_under_a_lowercase_key():
+    """crossref.x__person 50-52: CSL JSON from other agencies writes `orcid`."""
+    record = {
+        "type": "article-journal",
+        "author": [{"family": "Iwasa", "given": "Satoru", "orcid": "https://orcid.org/0000-0003-3863-9582"}],
+    }
+    assert citation_from_work(Work(DOI, "datacite", record)).citation["authors"] == [
+        {"family": "Iwasa", "given": "Satoru", "orcid": "0000-0003-3863-9582"}
+    ]
+
+
+@pytest.mark.parametrize(
+    ("title", "subtitle", "joined"),
+    [
+        ("Psilocybin for depression:", "a randomized trial", "Psilocybin for depression: a randomized trial"),
+        ("Can psilocybin help?", "A review", "Can psilocybin help? A review"),
+        ("Ecstasy!", "MDMA in the clinic", "Ecstasy! MDMA in the clinic"),
+        ("Effects of MDMA .", None, "Effects of MDMA"),
+    ],
+)
+def test_a_title_ending_in_punctuation_is_joined_to_its_subtitle_without_a_colon(title, subtitle, joined):
+    """crossref.x_clean_title 12, 14 (the endings) and 28 (a space before the dropped full stop)."""
+    assert clean_title([title], [subtitle] if subtitle else None) == joined
+
+
+# --- kb/doi/draft.py ----------------------------------------------------------------------------------------------
+
+
+def test_the_draft_header_says_how_to_finish_it():
+    """draft.x_make_draft 32, 33, 35, 37, 38, 40."""
+    assert draft_lines(Work(JOR, "crossref", fixture_message(JOR)))[2:6] == [
+        "# The citation comes from that record: check it against the paper. Everything marked TODO is yours to",
+        "# write from the paper, in your own words (never copy the abstract; leave out numbers it does not report).",
+        "# `kb validate` rejects this file until every TODO value (null or []) is replaced; delete the lines marked",
+        '# "or delete" when the paper gives nothing for them.',
+    ]
+
+
+def test_the_draft_asks_for_a_type_title_and_authors_the_record_lacks():
+    """draft.x__citation_lines 1, 3, 6, 7, 8, 15, 25, 26; x__field 2; x_make_draft 44, 50-52, 59, 60."""
+    lines = draft_lines(work(agency="datacite", type="dataset", issued={"date-parts": [[2021]]}))
+    start = lines.index("citation:")
+    assert lines[start - 2] == "title: null  # TODO: the title exactly as published (the record has none)"
+    assert lines[start + 1 : start + 5] == [
+        "  type: null  # TODO: DataCite calls this a 'dataset'; choose one of article, book, chapter, preprint, "
+        "report, thesis",
+        "  authors: null  # TODO: DataCite lists none; copy them from the paper",
+        "  year: 2021",
+        f"  doi: {DOI}",
+    ]
+
+
+def test_authors_and_editors_are_drafted_one_per_line_with_non_ascii_letters_and_keys_in_schema_order():
+    """draft.x__citation_lines 22, 23 (editors written as one flow list); x__scalar 3, 8, 12 (non-ASCII letters
+    escaped), 11, 15 (keys sorted)."""
+    lines = draft_lines(
+        work(
+            type="book-chapter",
+            title=["Set and setting"],
+            author=[
+                {"family": "Hora", "given": "Donald", "suffix": "Jr.", "ORCID": "https://orcid.org/0000-0002-1825-0097"}
+            ],
+            editor=[{"family": "Ørsted", "given": "Åse"}, {"family": "Roy", "given": "Ann"}],
+            **{"container-title": ["Handbook of psychedelic medicine"]},
+        )
+    )
+    assert "    - {family: Hora, given: Donald, suffix: Jr., orcid: 0000-0002-1825-0097}" in lines
+    start = lines.index("  editors:")
+    assert lines[start + 1 : start + 3] == ["    - {family: Ørsted, given: Åse}", "    - {family: Roy, given: Ann}"]
+
+
+def test_a_long_title_is_drafted_on_one_line():
+    """draft.x__scalar 4, 9 (YAML's default width of 80 folds it)."""
+    title = (
+        "Psilocybin-assisted therapy of major depressive disorder in adults who did not respond to two or more "
+        "antidepressants in a randomized controlled trial"
+    )
+    lines = draft_lines(work(type="journal-article", title=[title], author=[{"family": "Lee", "given": "Kim"}]))
+    assert f"title: {title}" in lines
+
+
+def test_terms_of_each_facet_are_hinted_six_at_most():
+    """draft.x__term_hints 13, 17, 18, 21-32 and x_make_draft 71."""
+
+    def facet(count: int) -> dict:
+        return {"terms": {f"term-{n}": {"label": f"Term {n}"} for n in range(1, count + 1)}}
+
+    vocabulary = vocabulary_from_dict({"designs": facet(7), "settings": facet(6), "substances": facet(1)})
+    lines = draft_lines(Work(ESMO, "crossref", fixture_message(ESMO)), vocabulary=vocabulary)
+    assert (
+        "  type: null  # TODO: a term of the designs facet in vocabulary.yml (term-1, term-2, term-3, term-4, "
+        "term-5, term-6, ...)" in lines
+    )
+    assert (
+        "  - setting: null  # TODO: a term of the settings facet (term-1, term-2, term-3, term-4, term-5, "
+        "term-6), or delete the list" in lines
+    )
+    assert "substances: []  # TODO: terms of the substances facet (term-1)" in lines
+    assert "conditions: []  # TODO: terms of the conditions facet" in lines
+
+
+def test_without_a_vocabulary_no_terms_are_hinted():
+    """draft.x__term_hints 32 (a placeholder for a facet without terms)."""
+    lines = draft_lines(Work(ESMO, "crossref", fixture_message(ESMO)))
+    assert "  type: null  # TODO: a term of the designs facet in vocabulary.yml" in lines
+    assert "mechanisms: []  # terms of the mechanisms facet the paper studies, if any" in lines
+
+
+def test_a_suggested_design_and_tags_replace_their_todo_lines_with_a_check_note():
+    """draft.x__prefilled 2-21 and x_make_draft 65."""
+    prefill = Prefill("suggested in issue #12", "randomized-controlled-trial", {"substances": ["psilocybin"]})
+    vocabulary = load_vocabulary(ROOT / "vocabulary.yml")
+    lines = draft_lines(Work(ESMO, "crossref", fixture_message(ESMO)), vocabulary=vocabulary, prefill=prefill)
+    check = "# CHECK: suggested in issue #12; confirm it against the paper"
+    assert f"  type: randomized-controlled-trial  {check}" in lines
+    assert f"substances: [psilocybin]  {check}" in lines
+    assert next(line for line in lines if line.startswith("conditions:")).startswith("conditions: []  # TODO: ")
+    assert sum(check in line for line in lines) == 2
+
+
+def test_one_letter_words_are_not_keywords_but_two_letter_words_are():
+    """draft.x__significant 3, 4."""
+    assert suggest_id([{"family": "Lee"}], 2020, "T cells after psilocybin") == "lee-2020-cells"
+    assert suggest_id([{"family": "Lee"}], 2020, "MS fatigue after psilocybin") == "lee-2020-ms"
+
+
+def test_an_organisations_id_skips_stopwords_and_keeps_three_words():
+    """draft.x_suggest_id 13, 22 (the name not split into words) and 27 (four words)."""
+    assert suggest_id([{"name": "The Østergaard Group"}], None, "The effects of a new drug") == (
+        "ostergaard-group-nd-drug"
+    )
+    assert suggest_id([{"name": "Psychedelic Research Consortium Netherlands"}], 2021, "Ayahuasca") == (
+        "psychedelic-research-consortium-2021-ayahuasca"
+    )
+
+
+def test_an_id_cut_at_the_length_limit_does_not_end_in_a_hyphen():
+    """draft.x_suggest_id 62, 63."""
+    found = suggest_id(
+        [{"name": "Multidisciplinary Association for Psychedelic Studies"}],
+        2019,
+        "5-methoxy-N,N-dimethyltryptamine-containing toad secretion",
+    )
+    assert found == "multidisciplinary-association-psychedelic-2019-5-methoxy-n-n-dimethyltryptamine"
+
+
+def test_a_slug_has_no_hyphen_at_either_end():
+    """draft.x_ascii_slug 20."""
+    assert ascii_slug("(Ørsted)") == "orsted"
+    assert ascii_slug("Müller-Łęcka ") == "muller-lecka"
