@@ -640,3 +640,99 @@ def test_kb_serve_checks_again_only_an_entry_whose_bytes_or_context_changed(proj
     assert len(reads) == 3
     assert serve_check(today=TODAY + datetime.timedelta(days=1)) == ([], 2)  # another day: everything again
     assert sorted(reads[3:]) == ["example-2024-fixture.yaml", "example-2024-other.yaml"]
+
+
+# --- effect sizes, p values and sample sizes (rules.check_numbers, _check_effect, _check_effect_reporting) -------
+
+EFFECT = "effect: {metric: cohen_d, value: 0.8, ci: [0.2, 1.4], comparison: placebo}"
+
+
+def effect_line(effect: str, col: int, message: str, severity: str = "error") -> tuple[str, str]:
+    text = broken(EFFECT, effect)
+    return text, at(text, effect, col, message, severity)
+
+
+@pytest.mark.parametrize(
+    ("effect", "col", "message"),
+    [
+        (  # a value no paper reports: the position is the value's
+            "effect: {metric: cohen_d, value: 2000000, ci: [0.2, 1.4], comparison: placebo}",
+            38,
+            "2000000 is not a plausible effect size (write the number)",
+        ),
+        (  # ... or the CI bound's
+            "effect: {metric: cohen_d, value: 0.8, ci: [0.2, 1.0e+7], comparison: placebo}",
+            53,
+            "10000000.0 is not a plausible effect size (write the number)",
+        ),
+        (  # a CI written the wrong way round gets a hint that says so
+            "effect: {metric: cohen_d, value: 0.8, ci: [1.4, 0.2], comparison: placebo}",
+            47,
+            "the 95% CI [1.4, 0.2] does not contain the value 0.8 (write the CI as [lower, upper])",
+        ),
+        (
+            "effect: {metric: cohen_d, value: 0.8, ci: [1.0, 1.4], comparison: placebo}",
+            47,
+            "the 95% CI [1.0, 1.4] does not contain the value 0.8 (check the numbers in the paper)",
+        ),
+        (  # a ratio's CI cannot reach 0 (the value itself is fine here)
+            "effect: {metric: odds_ratio, value: 0.8, ci: [-0.2, 1.4], comparison: placebo}",
+            51,
+            "the odds_ratio's CI must be above 0",
+        ),
+    ],
+    ids=["huge-value", "huge-ci-bound", "reversed-ci", "ci-without-the-value", "ratio-ci-below-0"],
+)
+def test_an_implausible_effect_is_one_error_at_the_number(project, effect: str, col: int, message: str) -> None:
+    text, expected = effect_line(effect, col, message)
+    assert shown(check(project, ("example-2024-fixture", text))) == [expected]
+
+
+def test_a_ratio_of_0_is_refused_with_its_ci(project) -> None:
+    effect = "effect: {metric: odds_ratio, value: 0, ci: [0, 1.4], comparison: placebo}"
+    text = broken(EFFECT, effect)
+    assert shown(check(project, ("example-2024-fixture", text))) == [
+        at(text, effect, 41, "the odds_ratio must be above 0"),
+        at(text, effect, 49, "the odds_ratio's CI must be above 0"),
+    ]
+
+
+@pytest.mark.parametrize(
+    "effect",
+    [
+        "effect: {metric: cohen_d, value: 1000000, ci: [0.2, 1000000], comparison: placebo}",  # the limit itself
+        "effect: {metric: cohen_d, value: 0.8, ci: [0.8, 0.8], comparison: placebo}",  # a CI that is a point
+        "effect: {metric: risk_ratio, value: 0.8, ci: [0.5, 1.4], comparison: placebo}",  # a ratio below 1
+        "effect: {metric: cohen_d, value: 0, ci: [-0.2, 0.2], comparison: placebo}",  # no effect, improved or not
+    ],
+    ids=["at-the-limit", "point-ci", "ratio-below-1", "zero-smd"],
+)
+def test_plausible_effects_pass(project, effect: str) -> None:
+    assert shown(check(project, ("example-2024-fixture", broken(EFFECT, effect)))) == []
+
+
+def test_a_negative_smd_for_an_improvement_is_a_warning_with_the_sign_convention(project) -> None:
+    effect = "effect: {metric: cohen_d, value: -0.8, ci: [-1.4, -0.2], comparison: placebo}"
+    text, expected = effect_line(
+        effect,
+        38,
+        "direction is 'improved' but the cohen_d is negative (-0.8) (positive SMDs favour the intervention: flip the "
+        "sign (and the CI) if the paper counts the other way)",
+        "warning",
+    )
+    assert shown(check(project, ("example-2024-fixture", text))) == [expected]
+
+
+def test_an_effect_without_a_source_is_a_warning_at_the_effect(project) -> None:
+    text = broken("    source: Table 2\n", "")
+    expected = at(text, EFFECT, 13, "an effect without a source: say where its figures come from", "warning")
+    assert shown(check(project, ("example-2024-fixture", text))) == [
+        f"{expected} (add source: Abstract (or Table 2, p. 7))"
+    ]
+
+
+@pytest.mark.parametrize(("p", "problems"), [("0", 0), ("1", 0), ("1.5", 1), ("-0.01", 1)])
+def test_p_must_lie_between_0_and_1_inclusive(project, p: str, problems: int) -> None:
+    text = broken('    p: "<0.01"', f"    p: {p}")
+    expected = [at(text, f"    p: {p}", 8, "p must be between 0 and 1")] * problems
+    assert shown(check(project, ("example-2024-fixture", text))) == expected

@@ -308,9 +308,9 @@ def _check_effect(entry: LoadedEntry, keys: tuple, effect: dict) -> list[Problem
         return [_problem(entry, (*keys, *where), ERROR, f"{bad} is not a plausible effect size", "write the number")]
     problems = []
     if effect["metric"] in RATIO_METRICS and value <= 0:
-        problems.append(_problem(entry, (*keys, "value"), ERROR, f"a {effect['metric']} must be above 0"))
+        problems.append(_problem(entry, (*keys, "value"), ERROR, f"the {effect['metric']} must be above 0"))
     if effect["metric"] in RATIO_METRICS and ci is not None and ci[0] <= 0:
-        problems.append(_problem(entry, (*keys, "ci", 0), ERROR, f"a {effect['metric']}'s CI must be above 0"))
+        problems.append(_problem(entry, (*keys, "ci", 0), ERROR, f"the {effect['metric']}'s CI must be above 0"))
     if ci is not None and not ci[0] <= value <= ci[1]:
         message = f"the 95% CI [{ci[0]}, {ci[1]}] does not contain the value {value}"
         hint = "write the CI as [lower, upper]" if ci[1] <= value <= ci[0] else "check the numbers in the paper"
