@@ -675,13 +675,37 @@ def effect_line(effect: str, col: int, message: str, severity: str = "error") ->
             47,
             "the 95% CI [1.0, 1.4] does not contain the value 0.8 (check the numbers in the paper)",
         ),
+        (  # just over the limit
+            "effect: {metric: cohen_d, value: 1000000.5, ci: [0.2, 1.4], comparison: placebo}",
+            38,
+            "1000000.5 is not a plausible effect size (write the number)",
+        ),
+        (  # a reversed CI whose bound is the value itself is still a reversed CI
+            "effect: {metric: cohen_d, value: 0.8, ci: [1.4, 0.8], comparison: placebo}",
+            47,
+            "the 95% CI [1.4, 0.8] does not contain the value 0.8 (write the CI as [lower, upper])",
+        ),
+        (
+            "effect: {metric: cohen_d, value: 0.8, ci: [0.8, 0.2], comparison: placebo}",
+            47,
+            "the 95% CI [0.8, 0.2] does not contain the value 0.8 (write the CI as [lower, upper])",
+        ),
         (  # a ratio's CI cannot reach 0 (the value itself is fine here)
             "effect: {metric: odds_ratio, value: 0.8, ci: [-0.2, 1.4], comparison: placebo}",
             51,
             "the odds_ratio's CI must be above 0",
         ),
     ],
-    ids=["huge-value", "huge-ci-bound", "reversed-ci", "ci-without-the-value", "ratio-ci-below-0"],
+    ids=[
+        "huge-value",
+        "huge-ci-bound",
+        "reversed-ci",
+        "ci-without-the-value",
+        "just-over-the-limit",
+        "reversed-ci-ending-at-the-value",
+        "reversed-ci-starting-at-the-value",
+        "ratio-ci-below-0",
+    ],
 )
 def test_an_implausible_effect_is_one_error_at_the_number(project, effect: str, col: int, message: str) -> None:
     text, expected = effect_line(effect, col, message)
@@ -736,3 +760,38 @@ def test_p_must_lie_between_0_and_1_inclusive(project, p: str, problems: int) ->
     text = broken('    p: "<0.01"', f"    p: {p}")
     expected = [at(text, f"    p: {p}", 8, "p must be between 0 and 1")] * problems
     assert shown(check(project, ("example-2024-fixture", text))) == expected
+
+
+# --- harms counted per arm (rules._check_safety_arms) -----------------------------------------------------------
+
+
+def with_harms(key: str, counts: str) -> str:
+    block = (
+        f"safety:\n  summary: Two people in the active arm had serious events.\n  {key}: {counts}\n  source: Table 3\n"
+    )
+    return broken("substances: [psilocybin]\n", block + "substances: [psilocybin]\n")
+
+
+@pytest.mark.parametrize("key", ["serious_adverse_events", "discontinuations"])
+@pytest.mark.parametrize(
+    ("counts", "where", "message"),
+    [
+        ("[{arm: activ, n: 1}]", "activ", "no arm labelled 'activ' (did you mean 'active'?)"),  # a close label
+        ("[{arm: zzz, n: 1}]", "zzz", "no arm labelled 'zzz' (use the labels of sample.arms (add the arms there))"),
+        ("[{arm: active, n: 21}]", "21", "21 people in arm 'active', which has 20"),  # more people than the arm
+    ],
+    ids=["misspelt-arm", "unknown-arm", "count-above-n"],
+)
+def test_harms_are_counted_in_the_arms_of_the_sample(project, key: str, counts: str, where: str, message: str) -> None:
+    text = with_harms(key, counts)
+    line = f"  {key}: {counts}"
+    col = line.index(where) + 1
+    assert shown(check(project, ("example-2024-fixture", text))) == [at(text, line, col, message)]
+
+
+@pytest.mark.parametrize("key", ["serious_adverse_events", "discontinuations"])
+def test_harms_up_to_the_arms_n_pass(project, key: str) -> None:
+    assert (
+        shown(check(project, ("example-2024-fixture", with_harms(key, "[{arm: active, n: 20}, {arm: placebo, n: 0}]"))))
+        == []
+    )
