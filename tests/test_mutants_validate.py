@@ -440,7 +440,7 @@ def test_ten_unknown_keys_are_listed_one_by_one_and_the_rest_in_one_line(project
         for index in range(10)
     ]
     if count == 11:  # the eleventh is the first of "the rest", named at its own line
-        message = f"1 more unknown keys in the entry, from here on (allowed keys here: {TOP_KEYS})"
+        message = f"1 more unknown key in the entry, from here on (allowed keys here: {TOP_KEYS})"
         one_by_one.append(at(text, "field_10:", 1, message))
     assert shown(check(project, ("example-2024-fixture", text))) == one_by_one
 

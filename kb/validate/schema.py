@@ -140,7 +140,8 @@ def _unknown_keys(
     problems = [_unknown_key(entry, keys, key, allowed, error.instance) for key in unknown[:MAX_UNKNOWN_KEYS]]
     if len(unknown) > MAX_UNKNOWN_KEYS:
         last = unknown[MAX_UNKNOWN_KEYS]
-        message = f"{len(unknown) - MAX_UNKNOWN_KEYS:,} more unknown keys in {_where(keys)}, from here on"
+        more = len(unknown) - MAX_UNKNOWN_KEYS
+        message = f"{more:,} more unknown key{'' if more == 1 else 's'} in {_where(keys)}, from here on"
         problems.append(_at(entry, (*keys, last), message, f"allowed keys here: {', '.join(allowed)}", at_key=True))
     return problems
 
