@@ -76,6 +76,10 @@ class Vocabulary:
         found = self.facets.get(facet)
         return found.terms.get(slug) if found else None
 
+    def narrower(self, facet: str, slug: str) -> list[Term]:
+        """The terms whose broader term is `slug`, in vocabulary order."""
+        return [term for term in self.facets[facet].terms.values() if term.broader == slug]
+
     def resolve(self, facet: str, value: str) -> Resolution:
         terms = self.facets[facet].terms
         if value in terms:

@@ -178,7 +178,7 @@ class _Listings:
         return page_keys(self.links, self.rows, terms, self._narrower)
 
     def _narrower(self, facet: str, slug: str) -> list[str]:
-        return [other.slug for other in self.vocabulary.facets[facet].terms.values() if other.broader == slug]
+        return [term.slug for term in self.vocabulary.narrower(facet, slug)]
 
     def render(self, listing: Listing) -> list[Output]:
         kind, *arguments = listing

@@ -71,8 +71,8 @@ def term_page(facet: str, slug: str, links: Links, vocabulary: Vocabulary, rows:
     in_use = links.by_tag.get(facet, {})
     narrower = [
         (term_link(vocabulary, facet, other.slug), len(in_use[other.slug]))
-        for other in vocabulary.facets[facet].terms.values()
-        if other.broader == slug and other.slug in in_use
+        for other in vocabulary.narrower(facet, slug)
+        if other.slug in in_use
     ]
     studies = links.studies_with(facet, slug)
     return TermPage(
