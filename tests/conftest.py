@@ -45,3 +45,23 @@ def browser():
         chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield chromium
         chromium.close()
+
+
+# Mutation testing (benchmarks/MUTATION.md): mutmut names the mutant it is checking in MUTANT_UNDER_TEST ("stats"
+# while it learns which tests run which function). A test marked `mutation_scope("kb.build.", ...)` runs a whole
+# generation, seconds each: it is kept for the mutants of the functions it is there to check, and left out for the
+# thousands of render mutants it also executes, which the render tests check in milliseconds.
+MUTMUT_PHASES = {"stats", "list_all_tests", "fail"}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    mutant = os.environ.get("MUTANT_UNDER_TEST", "")
+    if not mutant or mutant in MUTMUT_PHASES:
+        return
+    kept, left_out = [], []
+    for item in items:
+        scope = item.get_closest_marker("mutation_scope")
+        (kept if scope is None or mutant.startswith(scope.args) else left_out).append(item)
+    if left_out:
+        config.hook.pytest_deselected(items=left_out)
+        items[:] = kept
