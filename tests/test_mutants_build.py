@@ -285,10 +285,15 @@ def test_working_folders_of_killed_builds_are_removed(small, monkeypatch):
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()
     abandoned = small.cache_dir / f"{SITE_STAGING_PREFIX}{dead.pid}-abc"
-    running = small.cache_dir / f"{SITE_STAGING_PREFIX}{os.getppid()}-abc"
+    other_run = subprocess.Popen(["sleep", "60"])  # a build still going on: a process of this test's own
+    running = small.cache_dir / f"{SITE_STAGING_PREFIX}{other_run.pid}-abc"
     abandoned.mkdir()
     running.mkdir()
-    assert build_site(small).built
+    try:
+        assert build_site(small).built
+    finally:
+        other_run.kill()
+        other_run.wait()
     assert not abandoned.exists() and running.exists()
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
+import subprocess
 
 import pytest
 import yaml
@@ -209,11 +209,18 @@ def test_a_failed_run_leaves_no_staged_folder_and_the_next_run_clears_a_killed_o
     killed = docs / ".kb-staging-99999999" / "studies"  # beyond the largest process id: its run is gone
     killed.mkdir(parents=True)
     (killed / "half.md").write_bytes(b"half")
-    running = docs / f".kb-staging-{os.getppid()}" / "studies"  # a run still going on (kb serve beside kb build)
-    running.mkdir(parents=True)
-    write_outputs(docs, [Output("studies/a.md", b"A")])
+    # A run still going on (kb serve beside kb build): a process of this test's own, so that no mutant of the check
+    # (mutation testing) can signal a process the test did not start
+    other_run = subprocess.Popen(["sleep", "60"])
+    try:
+        running = docs / f".kb-staging-{other_run.pid}" / "studies"
+        running.mkdir(parents=True)
+        write_outputs(docs, [Output("studies/a.md", b"A")])
+    finally:
+        other_run.kill()
+        other_run.wait()
     left = sorted(path.relative_to(docs).as_posix() for path in docs.rglob("*"))
-    assert left == [f".kb-staging-{os.getppid()}", f".kb-staging-{os.getppid()}/studies", "studies", "studies/a.md"]
+    assert left == [f".kb-staging-{other_run.pid}", f".kb-staging-{other_run.pid}/studies", "studies", "studies/a.md"]
 
 
 def test_write_outputs_refuses_paths_outside_the_generated_folders(tmp_path):
