@@ -9,8 +9,12 @@ from __future__ import annotations
 import functools
 from pathlib import Path
 
+import pytest
+
 from kb.model import Study
+from kb.problems import ProblemError, display_path
 from kb.render.safety import CountView, safety_view
+from kb.render.templating import _template_frame, make_environment, render_template
 from kb.validate import validate_entries
 from kb.vocabulary import load_vocabulary
 
@@ -33,3 +37,54 @@ def test_harms_are_shown_against_the_size_of_their_arm():
     assert view.common == ["hypoglycaemia without symptoms"]
     assert view.source.startswith("Abstract; serious adverse events")
     assert view.summary.startswith("Heart tracings, vital signs")
+
+
+# --- templating: a mistake in a template is a problem pointing into it ------------------------------------------
+
+
+def write_template(folder: Path, name: str, text: str) -> Path:
+    path = folder / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_a_template_error_points_at_the_innermost_template_line(tmp_path):
+    write_template(tmp_path, "outer.md.j2", "line 1\nline 2\n{% include 'inner.md.j2' %}\n")
+    inner = write_template(tmp_path, "inner.md.j2", "fine\nstill fine\n{{ page.missing.deeper }}\n")
+    with pytest.raises(ProblemError) as raised:
+        render_template(make_environment(tmp_path), "outer.md.j2", {"page": {}})
+    problem = raised.value.problem
+    assert (problem.path, problem.line, problem.col, problem.severity) == (display_path(inner), 3, 1, "error")
+    assert problem.message.startswith("template error: ") and "missing" in problem.message
+
+
+def test_a_type_error_in_a_template_is_a_problem_too(tmp_path):
+    template = write_template(tmp_path, "page.md.j2", "{{ 1 + page }}\n")
+    with pytest.raises(ProblemError) as raised:
+        render_template(make_environment(tmp_path), "page.md.j2", {"page": "text"})
+    problem = raised.value.problem
+    assert (problem.path, problem.line) == (display_path(template), 1)
+    assert problem.message.startswith("template error: unsupported operand")
+
+
+def test_a_syntax_error_and_a_missing_template_are_problems(tmp_path):
+    write_template(tmp_path, "page.md.j2", "one\n{% if %}\n")
+    with pytest.raises(ProblemError) as raised:
+        render_template(make_environment(tmp_path), "page.md.j2", {})
+    problem = raised.value.problem
+    assert (problem.path, problem.line, problem.col) == (display_path(tmp_path / "page.md.j2"), 2, 1)
+    with pytest.raises(ProblemError) as raised:
+        render_template(make_environment(tmp_path), "absent.md.j2", {})
+    problem = raised.value.problem
+    assert (problem.path, problem.line, problem.message) == (
+        display_path(tmp_path),
+        1,
+        "template 'absent.md.j2' is missing",
+    )
+
+
+def test_without_a_template_frame_the_template_name_is_the_place():
+    try:
+        raise ValueError("raised in Python, not in a template")
+    except ValueError:
+        assert _template_frame("page.md.j2") == ("page.md.j2", 1)
