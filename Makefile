@@ -51,17 +51,18 @@ bench: setup           ## benchmarks as ratios (see benchmarks/README.md)
 	$(BIN)/python benchmarks/run.py
 
 # Mutation testing (slow, so not part of `make test`): mutmut (config in pyproject.toml, [tool.mutmut]) over the modules
-# below, one module at a time, one worker, at the lowest CPU priority. Each mutant runs only the fast tests that executed
-# the mutated function; mutants/ keeps the results (a module named here is re-run in full: mutmut re-checks every
+# below, one module at a time, two workers (MUTATION_JOBS), at the lowest CPU priority. Each mutant runs only the fast
+# tests that executed the mutated function; mutants/ keeps the results (a module named here is re-run in full: mutmut re-checks every
 # mutant named on its command line; `.venv/bin/mutmut run` with no names checks only what has no result yet).
 # `make mutation MUTATION_MODULES=kb.references` runs one module. The score table goes to benchmarks/MUTATION.md.
 MUTATION_MODULES ?= kb.references kb.doi kb.validate kb.render kb.build
 MUTATION_REPORT   = benchmarks/MUTATION.md
+MUTATION_JOBS    ?= 2
 
 mutation: setup
 	@for m in $(MUTATION_MODULES); do \
 	  echo "== mutmut run $$m.*"; \
-	  nice -n 19 $(BIN)/mutmut run --max-children 1 "$$m.*" || exit 1; \
+	  nice -n 19 $(BIN)/mutmut run --max-children $(MUTATION_JOBS) "$$m.*" || exit 1; \
 	done
 	@$(MAKE) --no-print-directory mutation-report
 
@@ -73,7 +74,7 @@ mutation-report:
 	  { name = $$1; sub(/:$$/, "", name); split(name, p, "."); m = p[1] "." p[2]; \
 	    s = $$0; sub(/^[^:]*: /, "", s); n[m, s]++; total[m]++ } \
 	  END { print "Tabulated " date " by `make mutation-report` from the results kept in mutants/ (each module run with " \
-	      "`nice -n 19 mutmut run --max-children 1 \"<module>.*\"`; \"not run\": no mutant of it checked yet):"; \
+	      "`nice -n 19 mutmut run --max-children 2 \"<module>.*\"`; \"not run\": no mutant of it checked yet):"; \
 	    print ""; \
 	    print "| module | mutants | killed | timeout | survived | no tests | not checked | other | score |"; \
 	    print "|---|---:|---:|---:|---:|---:|---:|---:|---:|"; \
