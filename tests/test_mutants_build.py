@@ -8,7 +8,9 @@ kb.build's mutants only (tests/conftest.py).
 
 from __future__ import annotations
 
+import contextlib
 import errno
+import json
 import os
 import shutil
 import signal
@@ -17,6 +19,8 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -654,3 +658,76 @@ def test_signals_are_ignored_during_the_clean_up_and_restored_after():
 def test_generation_is_ok_only_with_a_report():
     assert not Generation().ok
     assert not Generation(partial=True).ok
+
+
+# --- kb serve, in this process, with a stand-in for the engine's live server ----------------------------------
+
+
+def get(url: str) -> tuple[int, bytes]:
+    try:
+        with urllib.request.urlopen(url, timeout=10) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read()
+    except OSError:  # not listening yet
+        return 0, b""
+
+
+def wait_for(condition, seconds: float = 60) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+@whole_generation
+def test_serve_proxies_the_engine_shows_a_broken_edit_and_stops_everything_on_sigterm(small, monkeypatch, tmp_path):
+    """The whole of `serve` in this process: the engine (a plain HTTP server here) behind kb's preview server, an
+    edit regenerated and its problem shown on `/__kb/status`, and SIGTERM ending the engine's process group, the
+    preview server and the watcher, with the signal handlers put back."""
+    pages = tmp_path / "pages"
+    pages.mkdir()
+    (pages / "index.html").write_text("<html><body>the engine's page</body></html>", encoding="utf-8")
+    engines_started = []
+
+    @contextlib.contextmanager
+    def serving(engine, project, dev_addr):
+        host, port = dev_addr.rsplit(":", 1)
+        engines_started.append(dev_addr)
+        yield [sys.executable, "-m", "http.server", port, "--bind", host, "--directory", str(pages)]
+
+    monkeypatch.setattr(build.engines, "serving", serving)
+    monkeypatch.setattr(build, "WATCH_DEBOUNCE_SECONDS", 0.1)
+    address = f"127.0.0.1:{build._free_port()}"
+    reports = []
+    outcome = {}
+    handlers = {number: signal.getsignal(number) for number in build.STOP_SIGNALS}
+
+    def contributor():
+        try:
+            outcome["first"] = wait_for(lambda: get(f"http://{address}/index.html")[0] == 200)
+            outcome["page"] = get(f"http://{address}/index.html")[1]
+            entry = small.entries_dir / f"{KEPT[0]}.yaml"
+            entry.write_text(entry.read_text(encoding="utf-8").replace("design:\n", "design: [\n", 1), "utf-8")
+            outcome["reported"] = wait_for(lambda: any(not generation.ok for generation in reports))
+            outcome["status"] = json.loads(get(f"http://{address}/__kb/status")[1])
+        finally:
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    helper = threading.Thread(target=contributor)
+    helper.start()
+    with pytest.raises(KeyboardInterrupt):
+        build.serve(small, address, reports.append)
+    helper.join(timeout=30)
+    assert outcome["first"] and b"the engine's page" in outcome["page"]
+    assert b"/__kb/status" in outcome["page"]  # the banner script, added by the preview server
+    assert outcome["reported"]
+    assert len(engines_started) == 1 and engines_started[0] != address  # the engine listens on a private port
+    [problem] = outcome["status"]["problems"]
+    assert problem.startswith(f"{build.display_path(small.entries_dir / KEPT[0])}.yaml:")
+    assert {number: signal.getsignal(number) for number in build.STOP_SIGNALS} == handlers
+    assert address_problem(address) is None  # the preview server let go of its port
+    engine_port = int(engines_started[0].rsplit(":", 1)[1])
+    assert address_problem(f"127.0.0.1:{engine_port}") is None  # and the engine has stopped
