@@ -20,8 +20,11 @@ from kb.build import Memory, generate
 from kb.project import Project
 from kb.render.output import GENERATED_DIRS, GENERATED_FILES
 
-# Seconds a test: under mutmut, only for the mutants of what these tests are about (tests/conftest.py)
-pytestmark = pytest.mark.mutation_scope("kb.build.", "kb.render.reuse.", "kb.render.x__unchanged")
+# Seconds a test: under mutmut, only for the mutants of what these tests are about (tests/conftest.py): the page keys,
+# the render step's reuse, and the functions of kb/build.py that pass the memory on
+pytestmark = pytest.mark.mutation_scope(
+    "kb.render.reuse.", "kb.render.x__unchanged", "kb.build.x_generate", "kb.build.x__generate", "kb.build.x_regenerate"
+)
 
 
 def generated_files(docs: Path) -> dict[str, bytes]:
