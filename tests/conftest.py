@@ -5,6 +5,8 @@ tests' local Crossref (`env`); the browser tests' served site and headless Chrom
 from __future__ import annotations
 
 import os
+import tempfile
+from pathlib import Path
 
 import pytest
 from doi_support import use_local_server
@@ -14,7 +16,7 @@ from site_support import CHROMIUM, CHROMIUM_ARGS, built_site, serve_folder, site
 @pytest.fixture(autouse=True, scope="session")
 def private_code_cache(tmp_path_factory: pytest.TempPathFactory):
     before = os.environ.get("XDG_CACHE_HOME")
-    os.environ["XDG_CACHE_HOME"] = str(tmp_path_factory.mktemp("xdg-cache"))
+    os.environ["XDG_CACHE_HOME"] = str(_code_cache(tmp_path_factory))
     yield
     if before is None:
         os.environ.pop("XDG_CACHE_HOME", None)
@@ -45,6 +47,17 @@ def browser():
         chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield chromium
         chromium.close()
+
+
+def _code_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder of this session; under mutmut, one for all its runs: each mutant is a new session, and compiling
+    the templates and the schema afresh would cost each one three seconds. Safe to share, because what kb keeps there
+    is keyed by what it was compiled from (the schema with its options, each template with the environment's)."""
+    if os.environ.get("MUTANT_UNDER_TEST"):
+        shared = Path(tempfile.gettempdir()) / "kb-mutation-code-cache"
+        shared.mkdir(mode=0o700, exist_ok=True)
+        return shared
+    return tmp_path_factory.mktemp("xdg-cache")
 
 
 # Mutation testing (benchmarks/MUTATION.md): mutmut names the mutant it is checking in MUTANT_UNDER_TEST ("stats"

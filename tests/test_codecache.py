@@ -12,6 +12,7 @@ import pytest
 
 from kb.codecache import folder, load_code
 from kb.load import load_text
+from kb.render import templating
 from kb.render.templating import make_environment
 from kb.validate import schema
 
@@ -118,3 +119,15 @@ def test_compiled_templates_are_reused_until_their_source_changes(
         assert make_environment(templates).get_template("page.md.j2").render(name="<b>") == "Hello &lt;b&gt;\n"
     (templates / "page.md.j2").write_text("Goodbye {{ name }}\n", encoding="utf-8")
     assert make_environment(templates).get_template("page.md.j2").render(name="<b>") == "Goodbye &lt;b&gt;\n"
+
+
+def test_templates_compiled_under_other_options_are_not_reused(cache_home, tmp_path, monkeypatch):
+    """Jinja2 keys its compiled templates by their source alone; kb adds its environment's options to the file
+    names, so that a kb which compiles with other options (here: no trim_blocks) never loads the old code."""
+    folder_ = tmp_path / "templates"
+    folder_.mkdir()
+    (folder_ / "page.md.j2").write_text("{% if true %}\nkept\n{% endif %}\n", encoding="utf-8")
+    assert make_environment(folder_).get_template("page.md.j2").render() == "kept\n"
+    monkeypatch.setitem(templating.TEMPLATE_OPTIONS, "trim_blocks", False)
+    assert make_environment(folder_).get_template("page.md.j2").render() == "\nkept\n\n"
+    assert len(list((cache_home / "kb" / "templates").iterdir())) == 2

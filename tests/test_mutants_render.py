@@ -10,15 +10,53 @@ import functools
 from pathlib import Path
 
 import pytest
+from site_support import FIXTURES, copy_project
 
+from kb.build import generate
 from kb.model import Study
 from kb.problems import ProblemError, display_path
+from kb.project import Project
 from kb.render.safety import CountView, safety_view
 from kb.render.templating import _template_frame, make_environment, render_template
 from kb.validate import validate_entries
 from kb.vocabulary import load_vocabulary
 
 ROOT = Path(__file__).resolve().parent.parent
+# The shipped entries that the rendered sample shows, with every entry they name (related, parent), and the test
+# entries of tests/fixtures/site/ (a trial with its follow-up reports for pooling, script injection, edge cases).
+SAMPLE = [
+    "agin-liebes-2025-self-compassion",
+    "barba-2022-psilocybin-rumination",
+    "carhart-harris-2016-psilocybin-trd",
+    "carhart-harris-2018-trd-follow-up",
+    "carhart-harris-2021-psilocybin-escitalopram",
+    "davis-2021-psilocybin-depression",
+    "goodwin-2022-psilocybin-trd",
+    "jerome-2020-mdma-ptsd-follow-up",
+    "mitchell-2021-mdma-ptsd",
+    "mithoefer-2019-mdma-ptsd-pooled",
+    "peck-2023-psilocybin-anorexia",
+]
+whole_render = pytest.mark.mutation_scope("kb.render.", "kb.build.")
+
+
+@pytest.fixture(scope="module")
+def sample(tmp_path_factory) -> Path:
+    """The knowledge base cut down to SAMPLE and the test entries, generated once: its folder (docs/ holds the
+    pages). Under mutmut, each mutant's run generates it once and every test below reads it."""
+    root = copy_project(tmp_path_factory.mktemp("render") / "kb")
+    fixtures = {path.stem for path in FIXTURES.glob("*.yaml")}
+    for path in (root / "entries").glob("[!_]*.yaml"):
+        if path.stem not in SAMPLE and path.stem not in fixtures:
+            path.unlink()
+    generation = generate(Project(root))
+    assert generation.ok, [problem.format() for problem in generation.problems]
+    assert generation.studies == len(SAMPLE) + len(fixtures)
+    return root
+
+
+def page(root: Path, name: str) -> str:
+    return (root / "docs" / name).read_text(encoding="utf-8")
 
 
 @functools.cache
@@ -88,3 +126,9 @@ def test_without_a_template_frame_the_template_name_is_the_place():
         raise ValueError("raised in Python, not in a template")
     except ValueError:
         assert _template_frame("page.md.j2") == ("page.md.j2", 1)
+
+
+@whole_render
+def test_the_sample_has_a_page_per_study(sample):
+    studies = sorted(path.stem for path in (sample / "docs" / "studies").glob("*.md"))
+    assert "peck-2023-psilocybin-anorexia" in studies and "zz-synth-2020-trial-a" in studies

@@ -9,6 +9,7 @@ Line-based Markdown extensions only act on whole lines, so entry text is never a
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import sys
@@ -94,6 +95,28 @@ def _yaml_safe(encoded: str) -> str:
     return _YAML_UNPRINTABLE.sub(lambda match: f"\\u{ord(match.group()):04x}", encoded)
 
 
+# How kb's templates are compiled. Jinja2 keys its compiled templates by source only, so the cache file names carry
+# these options too: a kb that changes one must not load code compiled under the old ones.
+TEMPLATE_OPTIONS = {
+    "autoescape": True,
+    "undefined": jinja2.StrictUndefined,
+    "trim_blocks": True,
+    "lstrip_blocks": True,
+    "keep_trailing_newline": True,
+}
+
+
+def _cache_pattern() -> str:
+    """The bytecode cache's file name pattern, with a digest of TEMPLATE_OPTIONS in it.
+
+    >>> _cache_pattern().startswith("__jinja2_%s.") and _cache_pattern().endswith(".cache")
+    True
+    """
+    options = sorted((name, getattr(value, "__name__", value)) for name, value in TEMPLATE_OPTIONS.items())
+    digest = hashlib.sha256(repr(options).encode()).hexdigest()[:12]
+    return f"__jinja2_%s.{digest}.cache"
+
+
 def make_environment(*folders: Path) -> jinja2.Environment:
     """Templates are looked up in `folders` in order (a knowledge base's own templates/, then the package's).
 
@@ -103,13 +126,9 @@ def make_environment(*folders: Path) -> jinja2.Environment:
     compiled = folder("templates")  # compiled templates kept between runs (kb.codecache)
     environment = jinja2.Environment(
         loader=jinja2.FileSystemLoader([str(folder) for folder in folders]),
-        bytecode_cache=jinja2.FileSystemBytecodeCache(str(compiled)) if compiled else None,
+        bytecode_cache=jinja2.FileSystemBytecodeCache(str(compiled), _cache_pattern()) if compiled else None,
         auto_reload=False,
-        autoescape=True,
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
+        **TEMPLATE_OPTIONS,
     )
     environment.filters.update(
         oneline=oneline, paragraphs=paragraphs, front_matter=front_matter, heading_text=heading_text
