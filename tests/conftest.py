@@ -60,6 +60,9 @@ def _code_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("xdg-cache")
 
 
+if "MUTANT_UNDER_TEST" in os.environ:  # under mutmut: import statsmodels (2 s) once, in the process it forks runs from
+    import statsmodels.stats.meta_analysis  # noqa: F401 - kb.synthesis imports it when it first pools
+
 # Mutation testing (benchmarks/MUTATION.md): mutmut names the mutant it is checking in MUTANT_UNDER_TEST ("stats"
 # while it learns which tests run which function). A test marked `mutation_scope("kb.build.", ...)` runs a whole
 # generation, seconds each: it is kept for the mutants of the functions it is there to check, and left out for the
