@@ -731,3 +731,67 @@ def test_serve_proxies_the_engine_shows_a_broken_edit_and_stops_everything_on_si
     assert address_problem(address) is None  # the preview server let go of its port
     engine_port = int(engines_started[0].rsplit(":", 1)[1])
     assert address_problem(f"127.0.0.1:{engine_port}") is None  # and the engine has stopped
+
+
+# --- the engine, Pagefind and the regeneration child, for real ------------------------------------------------
+
+
+@whole_generation
+def test_the_engine_builds_the_generated_pages_strictly_into_the_folder_given(small, tmp_path):
+    assert generate(small).ok
+    site = tmp_path / "built"
+    completed = build.run_engine(build.MKDOCS, small, site)
+    assert completed.returncode == 0, completed.stderr
+    assert (site / "index.html").is_file()
+    assert (site / "studies" / KEPT[0] / "index.html").is_file()
+    assert not small.site_dir.exists()  # only the folder it was given
+
+
+def article_page(folder: Path, name: str, text: str) -> None:
+    (folder / name).parent.mkdir(parents=True, exist_ok=True)
+    html = f'<html><body><nav>menu</nav><article class="md-content__inner">{text}</article></body></html>'
+    (folder / name).write_text(html, encoding="utf-8")
+
+
+def test_pagefind_indexes_a_built_site_into_its_pagefind_folder(tmp_path):
+    site = tmp_path / "site"
+    article_page(site, "index.html", "<h1>Psilocybin</h1><p>Rumination changed after treatment.</p>")
+    article_page(site, "studies/a/index.html", "<h1>A study</h1><p>Self-compassion rose.</p>")
+    completed = build.run_pagefind(site)
+    assert completed.returncode == 0, completed.stderr
+    assert (site / "pagefind" / "pagefind.js").is_file()
+    assert (site / "pagefind" / "pagefind-entry.json").is_file()
+    entry = json.loads((site / "pagefind" / "pagefind-entry.json").read_text(encoding="utf-8"))
+    assert sum(language["page_count"] for language in entry["languages"].values()) == 2
+
+
+def test_a_pagefind_failure_says_so_and_a_missing_pagefind_says_how_to_install_it(tmp_path, monkeypatch):
+    failed = build.run_pagefind(tmp_path / "no-such-site")
+    assert failed.returncode != 0
+    assert failed.stderr.startswith("error: Pagefind could not index the site\n")
+    real_find_spec = build.importlib.util.find_spec
+    monkeypatch.setattr(
+        build.importlib.util, "find_spec", lambda name: None if name == "pagefind" else real_find_spec(name)
+    )
+    missing = build.run_pagefind(tmp_path)
+    assert (missing.returncode, missing.stdout) == (1, "")
+    assert missing.stderr == (
+        "error: mkdocs.yml sets kb_search: pagefind, but Pagefind is not installed: pip install 'pagefind[bin]'\n"
+    )
+
+
+@whole_generation
+def test_the_regeneration_child_keeps_regenerating_until_stopped(small):
+    child = build._RegenerationChild(small)
+    try:
+        first = child.regenerate()
+        assert first is not None and first.ok and first.studies == 3
+        entry = small.entries_dir / f"{KEPT[0]}.yaml"
+        entry.write_text(entry.read_text(encoding="utf-8").replace("design:\n", "design: [\n", 1), "utf-8")
+        second = child.regenerate()
+        assert second is not None and not second.ok
+        assert second.problems[0].path.endswith(f"{KEPT[0]}.yaml")
+    finally:
+        child.stop()
+    assert not child._process.is_alive()
+    assert child.regenerate() is None  # gone: the Regenerator then starts another
