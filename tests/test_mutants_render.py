@@ -6,20 +6,57 @@ templates, so that a mutant of it fails here too (mutmut runs only the fast test
 
 from __future__ import annotations
 
+import dataclasses
 import functools
+import json
 from pathlib import Path
 
 import pytest
+from markupsafe import Markup
 from site_support import FIXTURES, copy_project
 
 from kb.build import generate
-from kb.model import Study
+from kb.link import Links, link_studies
+from kb.model import Arm, Author, Citation, Effect, Finding, Intervention, Notice, Study, study_from_dict
 from kb.problems import ProblemError, display_path
 from kb.project import Project
-from kb.render.safety import CountView, safety_view
+from kb.references import Reference
+from kb.render import indexes
+from kb.render.common import (
+    RowCache,
+    TermLink,
+    author_surname,
+    certainty_rank,
+    number,
+    short_citation,
+    study_row,
+    term_link,
+)
+from kb.render.safety import CountView, harms_view, safety_view
+from kb.render.study import (
+    CiteFile,
+    NoticeView,
+    OutcomeRow,
+    Row,
+    StudyPage,
+    _author_name,
+    _ld_author,
+    _ld_paper,
+    _notice,
+    _outcome_row,
+    _p_value,
+    _shorten,
+    _venue,
+    citation_meta,
+    design_rows,
+    doi_url,
+    front_matter,
+    json_ld,
+    study_page,
+)
 from kb.render.templating import _template_frame, make_environment, render_template
 from kb.validate import validate_entries
-from kb.vocabulary import load_vocabulary
+from kb.vocabulary import Vocabulary, load_vocabulary
 
 ROOT = Path(__file__).resolve().parent.parent
 # The shipped entries that the rendered sample shows, with every entry they name (related, parent), and the test
@@ -132,3 +169,1575 @@ def test_without_a_template_frame_the_template_name_is_the_place():
 def test_the_sample_has_a_page_per_study(sample):
     studies = sorted(path.stem for path in (sample / "docs" / "studies").glob("*.md"))
     assert "peck-2023-psilocybin-anorexia" in studies and "zz-synth-2020-trial-a" in studies
+
+
+# --- helpers: the sample's studies linked (no rendering), and tiny studies for the edge cases ------------------
+
+
+@functools.cache
+def sample_links() -> tuple[Links, Vocabulary]:
+    """The studies of `sample` (SAMPLE and the site fixtures), validated and linked as the build links them."""
+    vocabulary = load_vocabulary(ROOT / "vocabulary.yml")
+    paths = [ROOT / "entries" / f"{name}.yaml" for name in SAMPLE] + sorted(FIXTURES.glob("*.yaml"))
+    result = validate_entries(paths, vocabulary, others=paths)
+    assert result.ok()
+    return link_studies(result.studies), vocabulary
+
+
+def tiny_study(study_id: str, year: int | None = 2020, authors=None, certainty="low", added="2026-01-01", **tags):
+    """A minimal study: one finding, the tags given (substances, conditions, mechanisms; design via `design`)."""
+    return study_from_dict(
+        {
+            "id": study_id,
+            "title": f"Title of {study_id}",
+            "headline": f"Headline of {study_id}",
+            "design": {"type": tags.pop("design", "randomized-controlled-trial")},
+            "citation": {"type": "article", "authors": authors or [{"family": "Tiny", "given": "T."}], "year": year},
+            "sample": {"n": tags.pop("n", 10)},
+            "findings": [{"outcome": "Score", "direction": "improved", "summary": "s"}],
+            "mechanisms": tags.pop("mechanisms", []),
+            "substances": tags.pop("substances", ["psilocybin"]),
+            "conditions": tags.pop("conditions", ["depression"]),
+            "summary": {"background": "b", "overview": "o", "conclusions": "c"},
+            "evidence": {"certainty": certainty, "rationale": "r"},
+            "record": {"added": added},
+        }
+    )
+
+
+def _tiny_dict() -> dict:
+    return {
+        "id": "tiny-2020",
+        "title": "Tiny",
+        "headline": "Tiny headline",
+        "design": {"type": "randomized-controlled-trial"},
+        "citation": {"type": "article", "authors": [{"family": "Tiny", "given": "T."}], "year": 2020},
+        "findings": [{"outcome": "Score", "direction": "improved", "summary": "s"}],
+        "substances": ["mdma"],
+        "conditions": ["ptsd"],
+        "summary": {"background": "b", "overview": "o", "conclusions": "c"},
+        "evidence": {"certainty": "low", "rationale": "r"},
+        "record": {"added": "2026-01-01"},
+    }
+
+
+def link(facet: str, slug: str, label: str) -> TermLink:
+    return TermLink(facet, slug, label, f"{facet}/{slug}/")
+
+
+PSILOCYBIN_IDS = [
+    "zz-2024-injection",
+    "peck-2023-psilocybin-anorexia",
+    "barba-2022-psilocybin-rumination",
+    "goodwin-2022-psilocybin-trd",
+    "carhart-harris-2021-psilocybin-escitalopram",
+    "davis-2021-psilocybin-depression",
+    "carhart-harris-2018-trd-follow-up",
+    "carhart-harris-2016-psilocybin-trd",
+]
+
+
+# --- term_page ---------------------------------------------------------------------------------------------------
+
+
+def test_a_substance_page_lists_its_studies_newest_first_with_unique_participants_and_every_reported_harm():
+    """term_page: rows, participation, table link, facet label, and harms (substance pages only, studies with
+    safety data only, in the page's study order)."""
+    links, vocabulary = sample_links()
+    term = indexes.term_page("substances", "psilocybin", links, vocabulary, RowCache(vocabulary))
+    assert term.term.label == "Psilocybin"
+    assert term.facet_label == "Substances"
+    assert (term.broader, term.broader_label, term.narrower) == (None, None, [])
+    assert [row.id for row in term.rows] == PSILOCYBIN_IDS
+    assert term.participation == "381 participants in 6 trials"
+    assert term.table_url == "studies/?substances=psilocybin"
+    assert [harm.study.id for harm in term.harms] == [
+        "peck-2023-psilocybin-anorexia",
+        "goodwin-2022-psilocybin-trd",
+        "carhart-harris-2021-psilocybin-escitalopram",
+        "carhart-harris-2018-trd-follow-up",
+        "carhart-harris-2016-psilocybin-trd",
+    ]
+    assert term.harms[0].safety.serious == [CountView("Psilocybin", "0 of 10")]
+    assert term.harms[1].safety.common == ["headache", "nausea", "dizziness"]
+    assert [group.domain.label for group in term.synthesis][:2] == ["Acute drug experience", "Adverse events"]
+
+
+def test_a_condition_page_links_its_narrower_terms_with_their_counts_and_shows_no_harms():
+    """term_page: narrower terms in use with their study counts; harms only on substance pages."""
+    links, vocabulary = sample_links()
+    term = indexes.term_page("conditions", "depression", links, vocabulary, RowCache(vocabulary))
+    assert term.facet_label == "Conditions"
+    assert term.narrower == [
+        (link("conditions", "treatment-resistant-depression", "Treatment-resistant depression"), 3)
+    ]
+    assert term.broader is None and term.broader_label is None
+    assert len(term.rows) == 6
+    assert term.participation == "216 participants in 4 trials"
+    assert term.table_url == "studies/?conditions=depression"
+    assert term.harms == []
+
+
+def test_a_narrower_term_links_its_broader_term_when_that_has_studies():
+    """term_page: the broader term as a link (it has a page) and its label."""
+    links, vocabulary = sample_links()
+    term = indexes.term_page("conditions", "treatment-resistant-depression", links, vocabulary, RowCache(vocabulary))
+    assert term.broader == link("conditions", "depression", "Depression")
+    assert term.broader_label == "Depression"
+    assert term.narrower == []
+    assert [row.id for row in term.rows] == [
+        "goodwin-2022-psilocybin-trd",
+        "carhart-harris-2018-trd-follow-up",
+        "carhart-harris-2016-psilocybin-trd",
+    ]
+    assert term.participation == "245 participants in 2 trials"
+
+
+def test_a_broader_term_without_studies_is_named_without_a_link_and_unused_narrower_terms_are_left_out():
+    """term_page: broader term not in use -> label only; narrower terms listed only when in use."""
+    vocabulary = load_vocabulary(ROOT / "vocabulary.yml")
+    links = link_studies(
+        [
+            tiny_study("a-2020-alcohol", conditions=["alcohol-use-disorder"]),
+            tiny_study("b-2021-alcohol", conditions=["alcohol-use-disorder"], n=5),
+            tiny_study("c-2022-substances", conditions=["substance-use"]),
+        ]
+    )
+    rows = RowCache(vocabulary)
+    alcohol = indexes.term_page("conditions", "alcohol-use-disorder", links, vocabulary, rows)
+    assert alcohol.broader == link("conditions", "substance-use", "Substance use")
+    broad = indexes.term_page("conditions", "substance-use", links, vocabulary, rows)
+    assert (broad.broader, broad.broader_label) == (None, None)
+    assert broad.narrower == [(link("conditions", "alcohol-use-disorder", "Alcohol use disorder"), 2)]
+    alone = link_studies([tiny_study("a-2020-alcohol", conditions=["alcohol-use-disorder"])])
+    orphan = indexes.term_page("conditions", "alcohol-use-disorder", alone, vocabulary, rows)
+    assert orphan.broader is None
+    assert orphan.broader_label == "Substance use"
+    assert orphan.participation == "10 participants in 1 trial"
+
+
+def test_an_outcome_page_sums_up_only_its_own_outcome():
+    """term_page -> term_synthesis(facet, slug): on an outcome's page only that outcome's group; on other term
+    pages every outcome of their studies."""
+    links, vocabulary = sample_links()
+    rows = RowCache(vocabulary)
+    rumination = indexes.term_page("outcomes", "rumination", links, vocabulary, rows)
+    assert [(group.domain.slug, group.comparison) for group in rumination.synthesis] == [("rumination", "not stated")]
+    assert [row.id for row in rumination.rows] == ["barba-2022-psilocybin-rumination"]
+    mechanism = indexes.term_page("mechanisms", "rumination", links, vocabulary, rows)
+    assert [group.domain.slug for group in mechanism.synthesis] == [
+        "acute-experience",
+        "psychological-flexibility",
+        "rumination",
+    ]
+
+
+@whole_render
+def test_term_pages_show_broader_and_narrower_terms_counts_and_the_table_link(sample):
+    """term_page through term.md.j2: the lines a reader sees in the term's header."""
+    assert (
+        '<p><strong>Narrower terms:</strong> <a href="../../conditions/treatment-resistant-depression/">'
+        "Treatment-resistant depression</a> (3)</p><p>6 studies: 216 participants in 4 trials (each trial counted "
+        'once). <a href="../../studies/?conditions=depression">Filter them in the study table</a>.</p>'
+    ) in page(sample, "conditions/depression.md")
+    assert (
+        '<p><strong>Broader term:</strong> <a href="../../mechanisms/self-compassion/">Self-compassion</a></p>'
+        "<p>1 study: 82 participants in 1 trial (each trial counted once). "
+        '<a href="../../studies/?mechanisms=self-criticism">Filter them in the study table</a>.</p>'
+    ) in page(sample, "mechanisms/self-criticism.md")
+    mdma = page(sample, "substances/mdma.md")
+    assert "<p>5 studies: 1,324 participants in 3 trials (1 without a reported size) (each trial counted once)." in mdma
+    assert mdma.count('<h3 class="kb-harms__study">') == 2
+    assert "## Reported harms" not in page(sample, "conditions/ptsd.md")
+
+
+@whole_render
+def test_a_substance_page_shows_harm_counts_against_the_size_of_each_arm(sample):
+    """term_page harms -> safety_view/_count through the template: "1 of 20" per arm, in the entry's order."""
+    ketamine = page(sample, "substances/ketamine.md")
+    assert (
+        '<h3 class="kb-harms__study"><a href="../../studies/zz-synth-2020-trial-a/">Fictional synthesis fixture '
+        "zz-synth-2020-trial-a</a> <small>(Synthfixture, 2020)</small></h3>"
+    ) in ketamine
+    assert "<p><strong>Serious adverse events:</strong> Drug 1 of 20; Placebo 0 of 20.</p>" in ketamine
+    assert "<p><strong>Stopped because of adverse events:</strong> Drug 2 of 20; Placebo 1 of 20.</p>" in ketamine
+    assert ketamine.count('<h3 class="kb-harms__study">') == 1
+    psilocybin = page(sample, "substances/psilocybin.md")
+    assert "<p><strong>Serious adverse events:</strong> Psilocybin 0 of 10.</p>" in psilocybin
+
+
+# --- facet_page --------------------------------------------------------------------------------------------------
+
+
+def test_a_facet_index_orders_terms_by_study_count_then_label_and_lists_the_unused_ones():
+    """facet_page: (count desc, label casefold) order, counts, descriptions, unused terms in vocabulary order."""
+    links, vocabulary = sample_links()
+    facet = indexes.facet_page("outcomes", links, vocabulary)
+    assert (facet.slug, facet.label) == ("outcomes", "Outcomes")
+    assert facet.description.startswith("What a study measured. Each finding names its outcome domain, so results")
+    assert [(entry.link.slug, entry.count) for entry in facet.entries] == [
+        ("depression-severity", 8),
+        ("wellbeing", 6),
+        ("adverse-events", 4),
+        ("ptsd-severity", 4),
+        ("acute-experience", 3),
+        ("depression-response", 2),
+        ("eating-disorder-severity", 1),
+        ("functioning", 1),
+        ("substance-use", 1),  # "Other substance use": by label, before "Psychological flexibility"
+        ("psychological-flexibility", 1),
+        ("rumination", 1),
+        ("self-compassion", 1),
+    ]
+    assert facet.entries[8].link == link("outcomes", "substance-use", "Other substance use")
+    assert facet.entries[8].description == "Use of drugs other than alcohol and tobacco."
+    assert [term.slug for term in facet.unused] == [
+        "anxiety",
+        "existential-distress",
+        "quality-of-life",
+        "spiritual-wellbeing",
+        "personality",
+        "therapeutic-alliance",
+        "alcohol-use",
+        "smoking-abstinence",
+        "ocd-severity",
+        "suicidality",
+        "brain-activity",
+    ]
+
+
+@whole_render
+def test_the_facet_index_pages_show_each_term_with_its_count_and_meaning(sample):
+    """facet_page through facet.md.j2: rows in order, and the unused terms' line."""
+    conditions = page(sample, "conditions/index.md")
+    rows = [line for line in conditions.splitlines() if line.startswith("<tr><td>")]
+    assert rows == [
+        '<tr><td><a href="../conditions/depression/">Depression</a></td><td>6</td><td>Low mood, loss of interest and '
+        "related symptoms, including major depressive disorder.</td></tr>",
+        '<tr><td><a href="../conditions/healthy-volunteers/">Healthy volunteers</a></td><td>5</td><td>People without '
+        "a diagnosed condition, studied to learn how a substance acts.</td></tr>",
+        '<tr><td><a href="../conditions/ptsd/">Posttraumatic stress disorder</a></td><td>5</td><td>Persistent '
+        "distress, intrusive memories, avoidance and hyperarousal after trauma.</td></tr>",
+        '<tr><td><a href="../conditions/treatment-resistant-depression/">Treatment-resistant depression</a></td>'
+        "<td>3</td><td>Major depression that has not improved after adequate trials of two or more treatments.</td>"
+        "</tr>",
+        '<tr><td><a href="../conditions/anorexia-nervosa/">Anorexia nervosa</a></td><td>1</td><td>An eating '
+        "disorder marked by restricted eating, low body weight and an intense fear of gaining weight.</td></tr>",
+    ]
+    assert (
+        "<p><strong>In the vocabulary but not used by any study yet:</strong> Cancer-related distress, Distress in "
+        "serious illness, Anxiety, Alcohol use disorder, Tobacco dependence, Substance use, Naturalistic psychedelic "
+        "use, Obsessive-compulsive disorder, Autistic adults.</p>"
+    ) in conditions
+    substances = page(sample, "substances/index.md")
+    assert '<tr><td><a href="../substances/psilocybin/">Psilocybin</a></td><td>8</td>' in substances
+
+
+# --- table_url ---------------------------------------------------------------------------------------------------
+
+
+def test_the_study_table_url_carries_its_filters_as_an_encoded_query():
+    """table_url: "studies/?" and the filters url-encoded, in the given order."""
+    assert indexes.table_url({"substances": "mdma"}) == "studies/?substances=mdma"
+    assert (
+        indexes.table_url({"mechanisms": "self-compassion", "conditions": "a b&c"})
+        == "studies/?mechanisms=self-compassion&conditions=a+b%26c"
+    )
+
+
+# --- study_table -------------------------------------------------------------------------------------------------
+
+
+def test_the_study_table_has_a_filter_per_facet_with_counts_and_a_certainty_filter_in_grade_order():
+    """study_table: filters (name, label, options by label with counts), certainty options best first, the
+    years present, and every row in the site's order."""
+    links, vocabulary = sample_links()
+    table = indexes.study_table(links, vocabulary, RowCache(vocabulary))
+    filters = {f.name: (f.label, [(o.value, o.label, o.count) for o in f.options]) for f in table.filters}
+    assert [f.name for f in table.filters] == ["substances", "conditions", "mechanisms", "designs", "certainty"]
+    assert filters["substances"] == (
+        "Substances",
+        [("escitalopram", "Escitalopram", 2), ("ketamine", "Ketamine", 5), ("mdma", "MDMA", 5),
+         ("psilocybin", "Psilocybin", 8)],
+    )  # fmt: skip
+    assert filters["conditions"] == (
+        "Conditions",
+        [
+            ("anorexia-nervosa", "Anorexia nervosa", 1),
+            ("depression", "Depression", 6),
+            ("healthy-volunteers", "Healthy volunteers", 5),
+            ("ptsd", "Posttraumatic stress disorder", 5),
+            ("treatment-resistant-depression", "Treatment-resistant depression", 3),
+        ],
+    )
+    assert filters["mechanisms"][1][2] == ("psychological-flexibility", "Psychological flexibility", 2)
+    assert len(filters["mechanisms"][1]) == 6
+    assert filters["designs"] == (
+        "Study designs",
+        [
+            ("follow-up-study", "Long-term follow-up", 2),
+            ("observational-study", "Observational study", 1),
+            ("open-label-trial", "Open-label trial", 3),
+            ("randomized-controlled-trial", "Randomised controlled trial", 8),
+            ("secondary-analysis", "Secondary analysis", 3),
+            ("systematic-review", "Systematic review or meta-analysis", 1),
+        ],
+    )
+    assert filters["certainty"] == (
+        "Certainty",
+        [("high", "High", 1), ("moderate", "Moderate", 4), ("low", "Low", 7), ("very-low", "Very low", 6)],
+    )
+    assert table.years == [2016, 2018, 2019, 2020, 2021, 2022, 2023, 2024, 2025]
+    assert [row.id for row in table.rows][:3] == [
+        "agin-liebes-2025-self-compassion",
+        "zz-2024-injection",
+        "peck-2023-psilocybin-anorexia",
+    ]
+    assert len(table.rows) == 18 and table.rows[-1].id == "zz-nd-edge-cases"
+
+
+def test_the_certainty_filter_offers_only_the_levels_some_study_has():
+    """study_table: certainty levels no study has are left out; an undated study adds no year."""
+    vocabulary = load_vocabulary(ROOT / "vocabulary.yml")
+    links = link_studies(
+        [
+            tiny_study("a-2020", certainty="low"),
+            tiny_study("b-2020", certainty="low"),
+            tiny_study("c-nd", year=None, certainty="very-low"),
+        ]
+    )
+    table = indexes.study_table(links, vocabulary, RowCache(vocabulary))
+    certainty = table.filters[-1]
+    assert [(o.value, o.label, o.count) for o in certainty.options] == [("low", "Low", 2), ("very-low", "Very low", 1)]
+    assert table.years == [2020]
+    assert [row.id for row in table.rows] == ["a-2020", "b-2020", "c-nd"]
+
+
+def test_the_study_table_filter_options_are_in_the_order_of_their_labels_not_their_slugs():
+    """study_table: options sorted by label ("Distress in serious illness" before "Healthy volunteers", though its
+    slug is serious-illness-distress)."""
+    vocabulary = load_vocabulary(ROOT / "vocabulary.yml")
+    links = link_studies(
+        [tiny_study("a-2020", conditions=["serious-illness-distress", "healthy-volunteers", "depression", "ptsd"])]
+    )
+    conditions = indexes.study_table(links, vocabulary, RowCache(vocabulary)).filters[1]
+    assert [(o.value, o.label, o.count) for o in conditions.options] == [
+        ("depression", "Depression", 1),
+        ("serious-illness-distress", "Distress in serious illness", 1),
+        ("healthy-volunteers", "Healthy volunteers", 1),
+        ("ptsd", "Posttraumatic stress disorder", 1),
+    ]
+
+
+@whole_render
+def test_the_study_table_page_has_filter_options_with_counts_and_data_attributes_per_row(sample):
+    """study_table and StudyRow.slugs through studies.md.j2."""
+    studies = page(sample, "studies/index.md")
+    assert "<p>18 studies. Narrow the list with the filters" in studies
+    assert '<option value="ptsd">Posttraumatic stress disorder (5)</option>' in studies
+    assert '<label>Certainty\n<select name="certainty" data-filter="certainty">' in studies
+    assert '<option value="very-low">Very low (6)</option>' in studies
+    assert (  # two authors: "A & B"
+        "<br><small>&lt;b&gt;Fixture&lt;/b&gt; &amp; Group &lt;script&gt;window.__pwned=&#39;author&#39;"
+        '&lt;/script&gt;, 2024</small> <strong class="kb-flag">Retracted</strong></td>'
+    ) in studies
+    assert studies.count('<option value="2016">2016</option>') == 2  # "From year" and "To year"
+    assert '<option value="2017">' not in studies
+    assert (
+        '<tr data-substances="psilocybin escitalopram" data-conditions="depression" '
+        'data-mechanisms="rumination psychological-flexibility" data-designs="secondary-analysis" '
+        'data-certainty="low" data-year="2022">'
+    ) in studies
+    assert (
+        '<tr data-substances="mdma" data-conditions="ptsd" data-mechanisms="" data-designs="observational-study" '
+        'data-certainty="high" data-year="">'
+    ) in studies
+    assert '<td data-value="3"><span class="kb-certainty kb-certainty--high"' in studies  # 3 - rank 0
+    assert '<td data-value="0"><span class="kb-certainty kb-certainty--very-low"' in studies  # 3 - rank 3
+
+
+# --- evidence_matrix, _by_count, _cell ---------------------------------------------------------------------------
+
+
+def test_the_substance_by_condition_matrix_counts_studies_unique_participants_and_best_certainty_per_cell():
+    """evidence_matrix, _by_count (count desc, then slug) and _cell (None when empty; best certainty)."""
+    links, vocabulary = sample_links()
+    matrix = indexes.evidence_matrix("substances", "conditions", links, vocabulary, RowCache(vocabulary))
+    assert (matrix.id, matrix.title) == ("substances-conditions", "Substances × Conditions")
+    assert (matrix.row_label, matrix.column_label) == ("Substances", "Conditions")
+    assert [r.slug for r in matrix.rows] == ["psilocybin", "ketamine", "mdma", "escitalopram"]
+    assert [c.slug for c in matrix.columns] == [
+        "depression",
+        "healthy-volunteers",
+        "ptsd",
+        "treatment-resistant-depression",
+        "anorexia-nervosa",
+    ]
+    assert matrix.columns[2] == link("conditions", "ptsd", "Posttraumatic stress disorder")
+    assert (matrix.more_rows, matrix.more_columns) == (0, 0)
+    grid = [[(c.count, c.participants, c.trials, c.certainty) if c else None for c in line] for line in matrix.cells]
+    assert grid == [
+        [(4, 126, 3, "low"), None, None, (3, 245, 2, "moderate"), (1, 10, 1, "very-low")],
+        [None, (5, 130, 3, "moderate"), None, None, None],
+        [(2, 90, 1, "moderate"), None, (5, 1324, 3, "high"), None, None],
+        [(2, 59, 1, "low"), None, None, None, None],
+    ]
+    cell = matrix.cells[2][2]
+    assert (cell.row.slug, cell.column.slug, cell.certainty_label) == ("mdma", "ptsd", "High")
+    assert cell.table_url == "studies/?substances=mdma&conditions=ptsd"
+    assert matrix.cells[0][4].certainty_label == "Very low"
+
+
+def test_the_mechanism_matrix_breaks_count_ties_by_slug():
+    """evidence_matrix/_by_count on mechanisms: two terms with 2 studies, then four with 1, each tie by slug."""
+    links, vocabulary = sample_links()
+    matrix = indexes.evidence_matrix("mechanisms", "conditions", links, vocabulary, RowCache(vocabulary))
+    assert matrix.title == "Mechanisms × Conditions"
+    assert [r.slug for r in matrix.rows] == [
+        "psychological-flexibility",
+        "self-compassion",
+        "fear-extinction",
+        "mystical-experience",
+        "rumination",
+        "self-criticism",
+    ]
+    assert [(c.count, c.participants, c.trials) for c in matrix.cells[1] if c] == [(2, 122, 2), (1, 82, 1)]
+    assert matrix.cells[3] == [None, None, None, matrix.cells[3][3], None]
+    assert matrix.cells[3][3].certainty == "very-low"
+
+
+def test_a_matrix_shows_at_most_thirty_terms_a_side_and_counts_the_rest():
+    """evidence_matrix: MATRIX_TERMS_LIMIT rows, more_rows for the rest; a tag missing from the vocabulary is
+    shown by its slug (term_link)."""
+    vocabulary = load_vocabulary(ROOT / "vocabulary.yml")
+    mechanisms = [f"m{i:02d}" for i in range(32)]
+    links = link_studies(
+        [
+            tiny_study("a-2020", mechanisms=mechanisms, conditions=["depression"]),
+            tiny_study("b-2020", mechanisms=["m31"], conditions=["depression", "ptsd"], certainty="high"),
+        ]
+    )
+    matrix = indexes.evidence_matrix("mechanisms", "conditions", links, vocabulary, RowCache(vocabulary))
+    assert [r.slug for r in matrix.rows] == ["m31", *mechanisms[:29]]
+    assert matrix.rows[0] == link("mechanisms", "m31", "m31")
+    assert (matrix.more_rows, matrix.more_columns) == (2, 0)
+    assert [c.slug for c in matrix.columns] == ["depression", "ptsd"]
+    first = matrix.cells[0][0]
+    assert (first.count, first.participants, first.trials, first.certainty, first.certainty_label) == (
+        2,
+        20,
+        2,
+        "high",
+        "High",
+    )
+    assert matrix.cells[1][1] is None
+
+
+@whole_render
+def test_the_evidence_page_links_each_cell_to_its_studies_in_the_table(sample):
+    """evidence_matrix and _cell through evidence.md.j2: a full cell and an empty one."""
+    evidence = page(sample, "evidence/index.md")
+    assert (
+        '<td class="kb-cell kb-cell--high" data-count="5" data-participants="1324" data-certainty="high">'
+        '<a href="../studies/?substances=mdma&amp;conditions=ptsd" title="MDMA × Posttraumatic stress disorder">'
+        '<span class="kb-cell__count">5 studies</span><br><span class="kb-cell__n">1324 participants in 3 trials'
+        "</span><br>"
+    ) in evidence
+    assert (
+        '<tr><th scope="row"><a href="../substances/escitalopram/">Escitalopram</a></th><td class="kb-cell '
+        'kb-cell--low" data-count="2" data-participants="59" data-certainty="low">'
+    ) in evidence
+    assert evidence.count('<td class="kb-cell kb-cell--empty" data-count="0">') == 13 + 21
+    assert "## Substances × Conditions" in evidence and "## Mechanisms × Conditions" in evidence
+
+
+# --- bibliography ------------------------------------------------------------------------------------------------
+
+
+def test_the_bibliography_groups_references_in_apa_order_under_the_first_authors_initial():
+    """bibliography: APA order, groups by initial ("#" for a name starting with a sign), anchors, items."""
+    links, vocabulary = sample_links()
+    groups = indexes.bibliography(links, RowCache(vocabulary))
+    assert [(g.label, g.anchor) for g in groups] == [
+        ("#", "letter-other"),
+        ("A", "letter-a"),
+        ("B", "letter-b"),
+        ("C", "letter-c"),
+        ("D", "letter-d"),
+        ("G", "letter-g"),
+        ("J", "letter-j"),
+        ("M", "letter-m"),
+        ("P", "letter-p"),
+        ("S", "letter-s"),
+    ]
+    urls = {g.label: [item.study_url for item in g.items] for g in groups}
+    assert urls["#"] == ["studies/zz-2024-injection/"]
+    assert urls["A"] == ["studies/agin-liebes-2025-self-compassion/", "studies/zz-nd-edge-cases/"]
+    assert urls["C"] == [
+        "studies/carhart-harris-2018-trd-follow-up/",
+        "studies/carhart-harris-2021-psilocybin-escitalopram/",
+        "studies/carhart-harris-2016-psilocybin-trd/",
+    ]
+    assert urls["S"] == [
+        "studies/zz-synth-2020-trial-a/",
+        "studies/zz-synth-2021-trial-a-follow-up/",
+        "studies/zz-synth-2021-trial-b/",
+        "studies/zz-synth-2022-trial-b-second-report/",
+        "studies/zz-synth-2022-trial-c/",
+    ]
+    assert sum(len(g.items) for g in groups) == 18
+    barba = groups[2].items[0].html
+    assert isinstance(barba, Markup)
+    assert barba.startswith("Barba, T., Buehler, S., Kettner, H., Radu, C., Cunha, B. G., Nutt, D. J., Erritzoe, D.")
+    assert barba.endswith(
+        '<em>BJPsych Open</em>, <em>8</em>(5), Article e163. <a href="https://doi.org/10.1192/bjo.2022.565">'
+        "https://doi.org/10.1192/bjo.2022.565</a>"
+    )
+
+
+def test_the_bibliography_initial_skips_leading_quotes_and_brackets_and_files_other_signs_under_other():
+    """bibliography: initials of organisation and family names after lstrip of quotes/brackets, upper-cased;
+    a digit goes under "#"; an X is not stripped; same-named works ordered by id."""
+    vocabulary = load_vocabulary(ROOT / "vocabulary.yml")
+    links = link_studies(
+        [
+            tiny_study("a-2020", authors=[{"name": "’t Hooft Group"}]),
+            tiny_study("b-2020", authors=[{"name": '"Quoted" Collective'}]),
+            tiny_study("c-2020", authors=[{"family": "van der Kolk", "given": "B."}]),
+            tiny_study("d-2020", authors=[{"name": "1000 Genomes Consortium"}]),
+            tiny_study("e-2020", authors=[{"name": "(Bracketed) Society"}]),
+            tiny_study("f-2020", authors=[{"family": "van der Kolk", "given": "B."}]),
+            tiny_study("g-2020", authors=[{"family": "Xu", "given": "X."}]),
+        ]
+    )
+    groups = indexes.bibliography(links, RowCache(vocabulary))
+    # in the order of the "Jump to" line, whatever the leading signs do to the references' sort
+    assert [(g.label, g.anchor, [item.study_url for item in g.items]) for g in groups] == [
+        ("#", "letter-other", ["studies/d-2020/"]),
+        ("B", "letter-b", ["studies/e-2020/"]),
+        ("Q", "letter-q", ["studies/b-2020/"]),
+        ("T", "letter-t", ["studies/a-2020/"]),
+        ("V", "letter-v", ["studies/c-2020/", "studies/f-2020/"]),
+        ("X", "letter-x", ["studies/g-2020/"]),
+    ]
+
+
+def test_bibliography_groups_follow_the_alphabet_when_a_name_starts_with_a_quote():
+    """A group author '"Quoted" Collective' sorts before every letter (the quote counts in the references' order),
+    but its group is Q: the groups still come A, Q, T (a bug found by the mutation helper, fixed)."""
+    vocabulary = load_vocabulary(ROOT / "vocabulary.yml")
+    links = link_studies(
+        [
+            tiny_study("a", authors=[{"name": "’t Hooft Group"}]),
+            tiny_study("b", authors=[{"name": '"Quoted" Collective'}]),
+            tiny_study("c", authors=[{"family": "Quinn", "given": "Q."}]),
+            tiny_study("d", authors=[{"family": "Adams", "given": "A."}]),
+        ]
+    )
+    groups = indexes.bibliography(links, RowCache(vocabulary))
+    assert [(g.label, [item.study_url for item in g.items]) for g in groups] == [
+        ("A", ["studies/d/"]),
+        ("Q", ["studies/b/", "studies/c/"]),
+        ("T", ["studies/a/"]),
+    ]
+
+
+@whole_render
+def test_the_bibliography_page_has_a_jump_line_and_a_summary_link_per_reference(sample):
+    """bibliography through bibliography.md.j2."""
+    bibliography = page(sample, "bibliography/index.md")
+    assert (
+        'Jump to: <a href="#letter-other">#</a> · <a href="#letter-a">A</a> · <a href="#letter-b">B</a> · '
+        '<a href="#letter-c">C</a> · <a href="#letter-d">D</a> · <a href="#letter-g">G</a> · '
+        '<a href="#letter-j">J</a> · <a href="#letter-m">M</a> · <a href="#letter-p">P</a> · '
+        '<a href="#letter-s">S</a>.'
+    ) in bibliography
+    assert "## \\# { #letter-other }" in bibliography
+    assert bibliography.count('<a class="kb-summary-link" href="../studies/') == 18
+    assert (
+        '<li><span class="kb-reference">Peck, S. K., Shao, S., Gruen, T., Yang, K. H., Babakanian, A., Trim, J., '
+        "Finn, D. M., &amp; Kaye, W. H. (2023). Psilocybin therapy for females with anorexia nervosa: A phase 1, "
+        "open-label feasibility study. <em>Nature Medicine</em>, <em>29</em>, 1947–1953. "
+        '<a href="https://doi.org/10.1038/s41591-023-02455-9">https://doi.org/10.1038/s41591-023-02455-9</a></span> '
+        '<a class="kb-summary-link" href="../studies/peck-2023-psilocybin-anorexia/">Summary</a></li>'
+    ) in bibliography
+
+
+# --- stats -------------------------------------------------------------------------------------------------------
+
+
+def test_the_home_page_numbers_count_studies_unique_participants_terms_in_use_and_the_newest_additions():
+    """stats: counts, participation, terms per facet, the five newest by (added, id) descending."""
+    links, vocabulary = sample_links()
+    stats = indexes.stats(links, RowCache(vocabulary))
+    assert (stats.studies, stats.participants, stats.trials) == (18, 1835, 12)
+    assert stats.participation == "1,835 participants in 12 trials (1 without a reported size)"
+    assert stats.terms == {
+        "mechanisms": 6,
+        "substances": 4,
+        "conditions": 5,
+        "designs": 6,
+        "settings": 4,
+        "outcomes": 12,
+    }
+    assert [(row.id, added) for row, added in stats.recent] == [
+        ("peck-2023-psilocybin-anorexia", "2026-12-01"),
+        ("mithoefer-2019-mdma-ptsd-pooled", "2026-12-01"),
+        ("jerome-2020-mdma-ptsd-follow-up", "2026-12-01"),
+        ("carhart-harris-2016-psilocybin-trd", "2026-12-01"),
+        ("mitchell-2021-mdma-ptsd", "2026-11-28"),
+    ]
+    assert stats.recent[0][0].cite == "Peck et al., 2023"
+
+
+@whole_render
+def test_the_home_page_snippet_shows_the_numbers_and_the_newest_additions(sample):
+    """stats through stats.md.j2."""
+    snippet = page(sample, ".generated/stats.md")
+    assert (
+        "<p><strong>18</strong> studies summarised, covering <strong>4</strong> substances, <strong>5</strong> "
+        "conditions and <strong>6</strong> mechanisms, with <strong>1,835 participants in 12 trials (1 without a "
+        "reported size)</strong> (each trial counted once, however many reports it has).</p>"
+    ) in snippet
+    assert snippet.count("<li><a href=") == 5
+    assert (
+        '<li><a href="studies/mitchell-2021-mdma-ptsd/">Phase 3 trial finds MDMA-assisted therapy eases severe PTSD'
+        "</a> <small>(Mitchell et al., 2021; added 2026-11-28)</small></li>"
+    ) in snippet
+
+
+# --- common: study_row, StudyRow.slugs, RowCache -----------------------------------------------------------------
+
+
+def test_a_study_row_holds_every_label_a_table_shows():
+    """study_row: every field of the row of a shipped study with two conditions."""
+    vocabulary = load_vocabulary(ROOT / "vocabulary.yml")
+    row = study_row(shipped_studies()["mitchell-2021-mdma-ptsd"], vocabulary)
+    assert row.id == "mitchell-2021-mdma-ptsd"
+    assert row.url == "studies/mitchell-2021-mdma-ptsd/"
+    assert row.headline == "Phase 3 trial finds MDMA-assisted therapy eases severe PTSD"
+    assert (row.cite, row.year, row.n) == ("Mitchell et al., 2021", 2021, 90)
+    assert row.design == link("designs", "randomized-controlled-trial", "Randomised controlled trial")
+    assert (row.main_outcome, row.direction, row.direction_label) == ("PTSD symptom severity", "improved", "Improved")
+    assert (row.certainty, row.certainty_label, row.certainty_rank) == ("moderate", "Moderate", 1)
+    assert row.substances == [link("substances", "mdma", "MDMA")]
+    assert row.conditions == [
+        link("conditions", "ptsd", "Posttraumatic stress disorder"),
+        link("conditions", "depression", "Depression"),
+    ]
+    assert row.mechanisms == [link("mechanisms", "fear-extinction", "Fear extinction and memory reconsolidation")]
+    assert row.retracted is False
+
+
+def test_a_retracted_study_row_is_flagged_and_labels_its_direction_and_certainty():
+    """study_row: retracted from a retraction notice; other direction and certainty labels; the year suffix."""
+    vocabulary = load_vocabulary(ROOT / "vocabulary.yml")
+    jerome = study_row(shipped_studies()["jerome-2020-mdma-ptsd-follow-up"], vocabulary, "b")
+    assert jerome.retracted is True
+    assert jerome.cite == "Jerome et al., 2020b"
+    assert (jerome.certainty, jerome.certainty_label, jerome.certainty_rank) == ("very-low", "Very low", 3)
+    assert jerome.n is None
+    escitalopram = study_row(shipped_studies()["carhart-harris-2021-psilocybin-escitalopram"], vocabulary)
+    assert (escitalopram.direction, escitalopram.direction_label) == ("no-difference", "No difference")
+    assert escitalopram.certainty_label == "Low"
+
+
+def test_a_rows_filter_attributes_are_its_term_slugs_and_its_design():
+    """StudyRow.slugs: space-separated slugs per facet; designs -> the one design."""
+    vocabulary = load_vocabulary(ROOT / "vocabulary.yml")
+    row = study_row(shipped_studies()["barba-2022-psilocybin-rumination"], vocabulary)
+    assert row.slugs("substances") == "psilocybin escitalopram"
+    assert row.slugs("mechanisms") == "rumination psychological-flexibility"
+    assert row.slugs("conditions") == "depression"
+    assert row.slugs("designs") == "secondary-analysis"
+    assert study_row(shipped_studies()["peck-2023-psilocybin-anorexia"], vocabulary).slugs("mechanisms") == ""
+
+
+def test_the_row_cache_builds_each_row_once_with_its_year_suffix_and_keeps_references():
+    """RowCache: __call__ caches by id, year_suffixes reach the row and the reference, many keeps order,
+    reference caches, remember_references takes references made elsewhere."""
+    vocabulary = load_vocabulary(ROOT / "vocabulary.yml")
+    goodwin = shipped_studies()["goodwin-2022-psilocybin-trd"]
+    davis = shipped_studies()["davis-2021-psilocybin-depression"]
+    rows = RowCache(vocabulary, {"goodwin-2022-psilocybin-trd": "a"})
+    row = rows(goodwin)
+    assert row.cite == "Goodwin et al., 2022a"
+    assert rows(goodwin) is row
+    assert [r.cite for r in rows.many([davis, goodwin])] == ["Davis et al., 2021", "Goodwin et al., 2022a"]
+    assert rows.many([davis])[0] is rows(davis)
+    reference = rows.reference(goodwin)
+    assert "(2022a). Single-dose psilocybin for a treatment-resistant episode of major depression." in reference.text
+    assert rows.reference(goodwin) is reference
+    assert "(2021). Effects of psilocybin-assisted therapy" in rows.reference(davis).text
+    made = Reference("text", "<i>html</i>", "markdown")
+    rows.remember_references({"davis-2021-psilocybin-depression": made})
+    assert rows.reference(davis) is made
+    assert RowCache(vocabulary).year_suffixes == {}
+    assert RowCache(vocabulary)(goodwin).cite == "Goodwin et al., 2022"
+
+
+# --- common: term_link, short_citation, author_surname, certainty_rank, number ---------------------------------
+
+
+def test_a_term_link_has_the_vocabulary_label_or_the_slug_when_the_term_is_unknown():
+    """term_link: label from the vocabulary, the slug as label for an unknown term, the term URL."""
+    vocabulary = load_vocabulary(ROOT / "vocabulary.yml")
+    assert term_link(vocabulary, "conditions", "ptsd") == TermLink(
+        "conditions", "ptsd", "Posttraumatic stress disorder", "conditions/ptsd/"
+    )
+    assert term_link(vocabulary, "mechanisms", "not-a-term") == TermLink(
+        "mechanisms", "not-a-term", "not-a-term", "mechanisms/not-a-term/"
+    )
+
+
+def cite(*authors: Author, year: int | None = 2021) -> Citation:
+    return Citation("article", list(authors), "A title", year=year)
+
+
+def test_the_in_text_citation_names_one_two_or_the_first_author_et_al_with_year_or_nd_and_suffix():
+    """short_citation: 1 / 2 / 3+ authors, year suffix, n.d. and n.d.-a (APA 8.17)."""
+    roy, lee, kim = Author("Roy", "A."), Author("Lee", "B."), Author("Kim", "C.")
+    assert short_citation(cite(roy)) == "Roy, 2021"
+    assert short_citation(cite(roy, lee)) == "Roy & Lee, 2021"
+    assert short_citation(cite(roy, lee, kim)) == "Roy et al., 2021"
+    assert short_citation(cite(roy, lee, kim), "b") == "Roy et al., 2021b"
+    assert short_citation(cite(Author(name="WHO"), year=None)) == "WHO, n.d."
+    assert short_citation(cite(Author(name="WHO"), year=None), "a") == "WHO, n.d.-a"
+
+
+def test_an_authors_surname_is_the_group_name_or_family_name_with_spaces_collapsed():
+    """author_surname: organisation name first, then family name, whitespace collapsed, "" when neither."""
+    assert author_surname(Author(name="  World   Health\nOrganization ")) == "World Health Organization"
+    assert author_surname(Author("van der  Kolk", "B.")) == "van der Kolk"
+    assert author_surname(Author(family="Family", name="Group")) == "Group"
+    assert author_surname(Author(given="Only")) == ""
+
+
+def test_certainty_ranks_run_from_high_to_very_low():
+    """certainty_rank: 0 high .. 3 very low."""
+    assert [certainty_rank(c) for c in ("high", "moderate", "low", "very-low")] == [0, 1, 2, 3]
+
+
+def test_a_number_is_printed_as_the_paper_gave_it():
+    """number: no trailing ".0", decimals kept, negative and large values."""
+    assert number(2) == "2"
+    assert number(10.0) == "10"
+    assert number(-3.0) == "-3"
+    assert number(0.45) == "0.45"
+    assert number(2.50) == "2.5"
+    assert number(1e16) == "1e+16"
+
+
+# --- safety: safety_view, _count, harms_view ---------------------------------------------------------------------
+
+
+def test_harm_counts_per_arm_are_shown_against_the_arm_size_or_bare_when_the_arm_is_unknown():
+    """safety_view/_count: "1 of 20" where sample.arms gives the arm, the bare count otherwise; every field."""
+    links, _ = sample_links()
+    trial = safety_view(links.by_id["zz-synth-2020-trial-a"])
+    assert trial.summary == "Made-up harms of trial A."
+    assert trial.serious == [CountView("Drug", "1 of 20"), CountView("Placebo", "0 of 20")]
+    assert trial.discontinuations == [CountView("Drug", "2 of 20"), CountView("Placebo", "1 of 20")]
+    assert trial.common == ["headache", "nausea"]
+    assert trial.source == "Table 4"
+    study = study_from_dict(
+        {
+            **_tiny_dict(),
+            "sample": {"n": 45, "arms": [{"label": "MDMA", "n": 45}]},
+            "safety": {
+                "summary": "Two serious events.",
+                "serious_adverse_events": [{"arm": "MDMA", "n": 2}, {"arm": "Open-label extension", "n": 3}],
+            },
+        }
+    )
+    view = safety_view(study)
+    assert view.serious == [CountView("MDMA", "2 of 45"), CountView("Open-label extension", "3")]
+    assert (view.discontinuations, view.common, view.source) == ([], [], None)
+
+
+def test_a_study_without_harms_data_has_no_safety_view_and_harms_view_pairs_row_and_safety():
+    """safety_view: None without safety; harms_view: the study's row and its safety view."""
+    links, vocabulary = sample_links()
+    assert safety_view(links.by_id["agin-liebes-2025-self-compassion"]) is None
+    rows = RowCache(vocabulary)
+    harms = harms_view(links.by_id["peck-2023-psilocybin-anorexia"], rows)
+    assert harms.study is rows(links.by_id["peck-2023-psilocybin-anorexia"])
+    assert harms.study.cite == "Peck et al., 2023"
+    assert harms.safety.summary.startswith("Heart tracings, vital signs and suicidality")
+    assert harms.safety.serious == [CountView("Psilocybin", "0 of 10")]
+
+
+def sample_study(study_id: str) -> Study:
+    return sample_links()[0].by_id[study_id]
+
+
+def sample_vocabulary() -> Vocabulary:
+    return sample_links()[1]
+
+
+def study_view(study_id: str) -> StudyPage:
+    """The study page's view model, as the sample's page of `study_id` is rendered from it."""
+    links, vocabulary = sample_links()
+    return study_page(links.by_id[study_id], links, vocabulary, RowCache(vocabulary))
+
+
+def sample_design_rows(study: Study) -> list[Row]:
+    links, vocabulary = sample_links()
+    return design_rows(study, vocabulary, links, RowCache(vocabulary))
+
+
+def with_design(study: Study, **changes) -> Study:
+    return dataclasses.replace(study, design=dataclasses.replace(study.design, **changes))
+
+
+def with_citation(study: Study, **changes) -> Study:
+    return dataclasses.replace(study, citation=dataclasses.replace(study.citation, **changes))
+
+
+PECK = "peck-2023-psilocybin-anorexia"
+PECK_DOI = "10.1038/s41591-023-02455-9"
+PECK_TITLE = "Psilocybin therapy for females with anorexia nervosa: a phase 1, open-label feasibility study"
+PECK_HEADLINE = "A single psilocybin dose was well tolerated by ten women with anorexia in a first safety study"
+PECK_DESCRIPTION = (
+    "At a university research clinic in the US, ten adult women with anorexia nervosa, or anorexia in partial "
+    "remission, each took one 25 mg dose of synthetic psilocybin with psychological support. Everyone knew what they "
+    "were getting. The main aim was safety and feasibility: adverse events, heart…"
+)
+PECK_AUTHORS = [
+    ("Peck", "Stephanie Knatz"),
+    ("Shao", "Samantha"),
+    ("Gruen", "Tessa"),
+    ("Yang", "Kevin H."),
+    ("Babakanian", "Alexandra"),
+    ("Trim", "Julie"),
+    ("Finn", "Daphna M."),
+    ("Kaye", "Walter H."),
+]
+RETRACTION_NOTE = (
+    "Psychopharmacology retracted the paper because of unethical conduct at one contributing trial site that the "
+    "authors knew of but did not disclose, and undisclosed conflicts of interest."
+)
+
+
+def design(slug: str, term: str) -> Row:
+    return Row("Design", "", TermLink("designs", slug, term, f"designs/{slug}/"))
+
+
+def intervention(value: str, slug: str, term: str) -> Row:
+    return Row("Intervention", value, TermLink("substances", slug, term, f"substances/{slug}/"))
+
+
+def parent_trial(study_id: str, label: str) -> Row:
+    return Row("Parent trial", "", TermLink("studies", study_id, label, f"studies/{study_id}/"))
+
+
+# --- study_page: the header, notices, findings, cite files, tags, related studies and follow-ups ---------------
+
+
+def test_the_study_page_header_shows_byline_venue_doi_and_certainty_of_the_paper():
+    """Pins study_page: byline, venue, DOI link, no paper URL beside a DOI, no notices, certainty symbol, root, row,
+    front matter, reference, applications, safety, plots and children of an entry without any."""
+    page = study_view(PECK)
+    assert page.study.id == PECK and page.row.id == PECK and page.row.cite == "Peck et al., 2023"
+    assert page.root == "../../"
+    assert page.byline == (
+        "Stephanie Knatz Peck, Samantha Shao, Tessa Gruen, Kevin H. Yang, Alexandra Babakanian, Julie Trim, "
+        "Daphna M. Finn, Walter H. Kaye"
+    )
+    assert page.venue == "Nature Medicine (2023)"
+    assert page.doi_url == f"https://doi.org/{PECK_DOI}"
+    assert page.paper_url is None
+    assert page.notices == []
+    assert page.certainty_symbol == "⊕◯◯◯"
+    assert page.front_matter["title"] == PECK_HEADLINE
+    html = (
+        "Peck, S. K., Shao, S., Gruen, T., Yang, K. H., Babakanian, A., Trim, J., Finn, D. M., &amp; Kaye, W. H. "
+        "(2023). Psilocybin therapy for females with anorexia nervosa: A phase 1, open-label feasibility study. "
+        f'<em>Nature Medicine</em>, <em>29</em>, 1947–1953. <a href="https://doi.org/{PECK_DOI}">'
+        f"https://doi.org/{PECK_DOI}</a>"
+    )
+    assert page.reference.html == html
+    assert page.reference_html == Markup(html) and isinstance(page.reference_html, Markup)
+    assert [(a.setting.label, a.setting.url, a.text) for a in page.applications] == [
+        (
+            "Clinical practice",
+            "settings/clinical-practice/",
+            "Psilocybin is not an established treatment for anorexia. Clinicians whose patients ask about it can "
+            "explain that only small safety studies exist and point them to registered trials, which include medical "
+            "monitoring such as ECG and blood tests.",
+        ),
+        (
+            "Research",
+            "settings/research/",
+            "Controlled trials should include more underweight patients, monitor glucose, and measure eating-disorder "
+            "symptoms with blinded raters over longer periods.",
+        ),
+    ]
+    assert page.safety is not None and page.safety.common == ["hypoglycaemia without symptoms"]
+    assert page.plots == [] and page.children == []
+
+
+def test_the_study_page_lists_outcomes_in_entry_order_and_plots_each_metric():
+    """Pins study_page's outcome_rows (one per finding, in order) and plots (one per effect metric)."""
+    page = study_view("zz-nd-edge-cases")
+    assert [(row.outcome, row.effect, row.p) for row in page.outcome_rows] == [
+        ("Score change", "Mean difference -4.5 [-7.25, -1.75]", "p < 0.001"),
+        ("Standardised change", "Hedges' g 0.35 [-0.1, 0.8]", ""),
+        ("Risk of relapse", "Hazard ratio 1.8 [0.9, 3.6]", "p = 0.09"),
+    ]
+    assert [plot.metric for plot in page.plots] == ["mean_difference", "hedges_g", "hazard_ratio"]
+    assert len(study_view(PECK).outcome_rows) == 4
+
+
+def test_a_report_without_doi_or_year_links_its_url_and_shows_its_correction():
+    """Pins study_page for zz-nd-edge-cases: venue of a publisher with n.d., the paper URL, the correction notice
+    with its DOI link, the high-certainty symbol, the design table and the byline of 22 authors."""
+    page = study_view("zz-nd-edge-cases")
+    assert page.venue == "Fixture Institute (n.d.)"
+    assert page.doi_url is None
+    assert page.paper_url == "https://example.org/report"
+    assert page.notices == [
+        NoticeView(
+            "Corrected",
+            "warning",
+            "2026-02-02",
+            "A figure was corrected.",
+            "https://doi.org/10.5555/fixture.correction",
+        )
+    ]
+    assert page.certainty_symbol == "⊕⊕⊕⊕"
+    assert page.design_rows == [
+        design("observational-study", "Observational study"),
+        Row("Participants", "1234"),
+        Row("Population", "Fictional participants"),
+    ]
+    assert page.byline.startswith("Test AuthorA, Test AuthorB, ") and page.byline.endswith(", Test AuthorV")
+    assert page.byline.count(", ") == 21
+
+
+def test_a_retracted_trial_shows_the_retraction_and_lists_its_follow_up():
+    """Pins study_page: the retraction notice (no DOI) and the children naming the entry as their parent."""
+    page = study_view("mithoefer-2019-mdma-ptsd-pooled")
+    assert page.notices == [NoticeView("Retracted", "danger", "2024-08-10", RETRACTION_NOTE, None)]
+    assert [(row.id, row.cite) for row in page.children] == [("jerome-2020-mdma-ptsd-follow-up", "Jerome et al., 2020")]
+    assert [row.id for row in study_view("zz-synth-2020-trial-a").children] == ["zz-synth-2021-trial-a-follow-up"]
+
+
+def test_the_cite_buttons_carry_bibtex_and_ris_named_after_the_entry():
+    """Pins study_page's cite_files (format, label, file name, media type, element id) and its bibtex/ris text."""
+    page = study_view(PECK)
+    assert [dataclasses.replace(file, text="") for file in page.cite_files] == [
+        CiteFile("BibTeX", "Download BibTeX", f"{PECK}.bib", "application/x-bibtex", "cite-bibtex", ""),
+        CiteFile(
+            "RIS",
+            "Download RIS (Zotero, EndNote, Mendeley)",
+            f"{PECK}.ris",
+            "application/x-research-info-systems",
+            "cite-ris",
+            "",
+        ),
+    ]
+    bibtex, ris = (file.text for file in page.cite_files)
+    assert bibtex == page.bibtex and ris == page.ris
+    assert bibtex.startswith(f"@article{{{PECK},\n  author = {{Peck, Stephanie Knatz and Shao, Samantha and ")
+    assert f"  doi = {{{PECK_DOI}}},\n}}\n" in bibtex
+    assert ris.startswith(f"TY  - JOUR\r\nID  - {PECK}\r\nAU  - Peck, Stephanie Knatz\r\n")
+    assert f"DO  - {PECK_DOI}\r\nER  - " in ris
+
+
+def test_tags_are_grouped_by_facet_in_vocabulary_order():
+    """Pins study_page's tag_groups (_tag_groups): facet labels, term labels and links, empty facets left out."""
+    page = study_view(PECK)
+    assert [(group.label, [(t.label, t.url) for t in group.links]) for group in page.tag_groups] == [
+        ("Substances", [("Psilocybin", "substances/psilocybin/")]),
+        ("Conditions", [("Anorexia nervosa", "conditions/anorexia-nervosa/")]),
+        ("Study designs", [("Open-label trial", "designs/open-label-trial/")]),
+        ("Settings", [("Clinical practice", "settings/clinical-practice/"), ("Research", "settings/research/")]),
+        (
+            "Outcomes",
+            [
+                ("Adverse events", "outcomes/adverse-events/"),
+                ("Eating disorder severity", "outcomes/eating-disorder-severity/"),
+            ],
+        ),
+    ]
+    assert [group.label for group in study_view("zz-2024-injection").tag_groups] == [
+        "Mechanisms",
+        "Substances",
+        "Conditions",
+        "Study designs",
+        "Settings",
+    ]
+
+
+def test_related_studies_say_whether_the_entry_links_them_and_which_tags_they_share():
+    """Pins study_page's related (_related_view): the row, the explicit flag and the shared tags' labels."""
+    related = study_view("jerome-2020-mdma-ptsd-follow-up").related
+    assert [(r.row.id, r.row.cite, r.explicit, r.shared) for r in related] == [
+        (
+            "mithoefer-2019-mdma-ptsd-pooled",
+            "Mithoefer et al., 2019",
+            True,
+            ["Posttraumatic stress disorder", "MDMA", "PTSD symptom severity", "Clinical practice", "Research"],
+        ),
+        (
+            "mitchell-2021-mdma-ptsd",
+            "Mitchell et al., 2021",
+            False,
+            ["Posttraumatic stress disorder", "MDMA", "Adverse events", "PTSD symptom severity", "Clinical practice"],
+        ),
+        (
+            "agin-liebes-2025-self-compassion",
+            "Agin-Liebes et al., 2025",
+            False,
+            ["Posttraumatic stress disorder", "MDMA", "PTSD symptom severity", "Research"],
+        ),
+        ("zz-nd-edge-cases", "AuthorA et al., n.d.", False, ["Posttraumatic stress disorder", "MDMA"]),
+    ]
+
+
+@whole_render
+def test_the_study_page_prints_its_view_model(sample):
+    """Pins study_page through the generated page: the venue line, a notice and the parent-trial row."""
+    text = page(sample, "studies/zz-nd-edge-cases.md")
+    assert '<p class="admonition-title">Corrected (2026-02-02)</p>' in text
+    assert (
+        '<p class="kb-venue">Fixture Institute (n.d.) · <a href="https://example.org/report">'
+        "https://example.org/report</a></p>"
+    ) in text
+    text = page(sample, "studies/jerome-2020-mdma-ptsd-follow-up.md")
+    assert (
+        '<tr><th scope="row">Parent trial</th><td><a href="../../studies/mithoefer-2019-mdma-ptsd-pooled/">'
+        "Mithoefer et al., 2019: Retracted: pooled analysis of six phase 2 trials of MDMA-assisted psychotherapy for "
+        "PTSD</a></td></tr>"
+    ) in text
+    assert '<li><a href="../../studies/jerome-2020-mdma-ptsd-follow-up/">' in page(
+        sample, "studies/mithoefer-2019-mdma-ptsd-pooled.md"
+    )
+
+
+# --- design_rows: the "Study overview" table ------------------------------------------------------------------
+
+
+def test_the_design_table_of_a_phase_1_open_label_trial_lists_every_recorded_fact_in_order():
+    """Pins design_rows: design link, randomised No, blinding, control, phase, participants with arms, population,
+    intervention with dose, one session and support, follow-up and registration."""
+    assert sample_design_rows(sample_study(PECK)) == [
+        design("open-label-trial", "Open-label trial"),
+        Row("Randomised", "No"),
+        Row("Blinding", "Open label"),
+        Row("Control", "None"),
+        Row("Phase", "Phase 1"),
+        Row("Participants", "10 (Psilocybin: 10)"),
+        Row(
+            "Population",
+            "Adult women with anorexia nervosa, or anorexia in partial remission, by DSM-5 criteria, seen at a "
+            "university research clinic; their body mass index averaged 19.7 (SD 3.7)",
+        ),
+        intervention(
+            "dose: 25 mg synthetic psilocybin; 1 session; with: Psychological support from therapists",
+            "psilocybin",
+            "Psilocybin",
+        ),
+        Row("Follow-up", "Safety assessed after treatment; eating-disorder symptoms followed to 3 months after dosing"),
+        Row("Registration", "NCT04661514"),
+    ]
+
+
+def test_a_secondary_analysis_links_its_parent_trial_and_shows_sessions_and_duration():
+    """Pins design_rows: "Yes", double blind, total without arms, sessions in the plural without a dose, the
+    duration in weeks and the parent-trial link labelled with its citation and headline (_parent_entry)."""
+    assert sample_design_rows(sample_study("agin-liebes-2025-self-compassion")) == [
+        design("secondary-analysis", "Secondary analysis"),
+        Row("Randomised", "Yes"),
+        Row("Blinding", "Double blind"),
+        Row("Control", "Placebo with the same manualised therapy"),
+        Row("Phase", "Phase 3"),
+        Row("Participants", "82"),
+        Row("Population", "Adults with severe PTSD taking part in a phase 3 trial of MDMA-assisted therapy"),
+        intervention(
+            "3 sessions; with: Manualised therapy, compared with placebo plus the same therapy", "mdma", "MDMA"
+        ),
+        Row("Duration", "18 weeks"),
+        Row("Registration", "NCT03537014"),
+        parent_trial(
+            "mitchell-2021-mdma-ptsd",
+            "Mitchell et al., 2021: Phase 3 trial finds MDMA-assisted therapy eases severe PTSD",
+        ),
+    ]
+
+
+def test_a_follow_up_without_a_sample_size_has_no_participants_row():
+    """Pins design_rows for jerome-2020: no blinding, phase or participants recorded, so no such rows."""
+    assert sample_design_rows(sample_study("jerome-2020-mdma-ptsd-follow-up")) == [
+        design("follow-up-study", "Long-term follow-up"),
+        Row("Randomised", "No"),
+        Row(
+            "Control",
+            "None; symptoms at long-term follow-up were compared with the same people's scores at baseline and at "
+            "treatment exit",
+        ),
+        Row(
+            "Population",
+            "People with PTSD from six phase 2 trials who received active doses of MDMA, in blinded or open-label "
+            "sessions",
+        ),
+        intervention(
+            "dose: 75 to 125 mg, in two or three active-dose sessions; with: Psychotherapy sessions with MDMA plus "
+            "additional drug-free therapy sessions",
+            "mdma",
+            "MDMA",
+        ),
+        Row("Follow-up", "At least 12 months after the final MDMA session"),
+        parent_trial(
+            "mithoefer-2019-mdma-ptsd-pooled",
+            "Mithoefer et al., 2019: Retracted: pooled analysis of six phase 2 trials of MDMA-assisted psychotherapy "
+            "for PTSD",
+        ),
+    ]
+
+
+def test_a_parent_given_as_free_text_is_shown_as_based_on():
+    """Pins design_rows: arms after the total, and a parent that names no entry shown as text ("Based on")."""
+    rows = sample_design_rows(sample_study("mithoefer-2019-mdma-ptsd-pooled"))
+    assert rows[5] == Row(
+        "Participants", "103 (Active MDMA (75 to 125 mg): 72, Placebo or low-dose control (0 to 40 mg): 31)"
+    )
+    assert rows[-1] == Row(
+        "Based on",
+        "Six sponsor-run randomised, double-blind phase 2 trials at five sites, conducted from April 2004 to "
+        "February 2017",
+    )
+    assert len(rows) == 10
+
+
+def test_a_parent_id_outside_the_knowledge_base_or_the_entry_itself_is_shown_as_text():
+    """Pins _parent_entry: only an id of another entry in the knowledge base becomes a link."""
+    study = sample_study("jerome-2020-mdma-ptsd-follow-up")
+    assert sample_design_rows(with_design(study, parent="some-trial-2001"))[-1] == Row("Based on", "some-trial-2001")
+    own = with_design(study, parent="jerome-2020-mdma-ptsd-follow-up")
+    assert sample_design_rows(own)[-1] == Row("Based on", "jerome-2020-mdma-ptsd-follow-up")
+
+
+def test_the_design_table_of_a_minimal_entry_has_only_design_participants_and_population():
+    """Pins design_rows for zz-nd-edge-cases: nothing else recorded, nothing else shown."""
+    assert sample_design_rows(sample_study("zz-nd-edge-cases")) == [
+        design("observational-study", "Observational study"),
+        Row("Participants", "1234"),
+        Row("Population", "Fictional participants"),
+    ]
+
+
+def test_design_rows_show_two_registrations_and_blinding_labels():
+    """Pins design_rows: registrations joined by a comma and every blinding label."""
+    rows = sample_design_rows(sample_study("goodwin-2022-psilocybin-trd"))
+    assert rows[-1] == Row("Registration", "NCT03775200, EudraCT 2017-003288-36")
+    assert rows[-3] == Row("Duration", "12 weeks")
+    study = sample_study(PECK)
+    labels = {}
+    for blinding in ("open-label", "single-blind", "double-blind", "triple-blind", "not-applicable"):
+        labels[blinding] = sample_design_rows(with_design(study, blinding=blinding))[2]
+    assert labels == {
+        "open-label": Row("Blinding", "Open label"),
+        "single-blind": Row("Blinding", "Single blind"),
+        "double-blind": Row("Blinding", "Double blind"),
+        "triple-blind": Row("Blinding", "Triple blind"),
+        "not-applicable": Row("Blinding", "Not applicable"),
+    }
+
+
+def test_arms_without_a_total_say_not_reported_and_fractional_weeks_stay_fractional():
+    """Pins design_rows: "not reported" before the arms, a duration of 2.5 weeks, and rows left out when empty."""
+    study = sample_study(PECK)
+    study = dataclasses.replace(
+        study,
+        sample=dataclasses.replace(study.sample, n=None, population=None, arms=[Arm("A", 5), Arm("B", 6)]),
+        interventions=[Intervention("mdma", sessions=2), Intervention("lsd")],
+    )
+    study = with_design(study, randomized=None, blinding=None, control=None, phase=None, registration=[])
+    study = with_design(study, duration_weeks=2.5, follow_up=None)
+    assert sample_design_rows(study) == [
+        design("open-label-trial", "Open-label trial"),
+        Row("Participants", "not reported (A: 5, B: 6)"),
+        intervention("2 sessions", "mdma", "MDMA"),
+        intervention("", "lsd", "LSD"),
+        Row("Duration", "2.5 weeks"),
+    ]
+
+
+# --- _outcome_row and _p_value: the outcomes table -----------------------------------------------------------
+
+
+def test_an_outcome_row_shows_the_effect_with_its_label_and_p_value():
+    """Pins _outcome_row: metric label, value, interval and the effect's label; measure, timepoint and source."""
+    finding = Finding(
+        outcome="PTSD severity",
+        direction="improved",
+        summary="Fell.",
+        measure="CAPS-5",
+        effect=Effect("cohen_d", 0.91, (0.52, 1.3), label="MDMA vs placebo"),
+        p="<0.001",
+        timepoint="Week 18",
+        source="Table 2",
+    )
+    assert _outcome_row(finding) == OutcomeRow(
+        outcome="PTSD severity",
+        measure="CAPS-5",
+        timepoint="Week 18",
+        direction="improved",
+        direction_label="Improved",
+        effect="Cohen's d 0.91 [0.52, 1.3] (MDMA vs placebo)",
+        p="p < 0.001",
+        source="Table 2",
+    )
+
+
+def test_an_outcome_row_without_figures_has_empty_cells():
+    """Pins _outcome_row: no effect, p, measure, timepoint or source gives empty strings, never "None"."""
+    assert _outcome_row(Finding("Mood", "worsened", "Worse.")) == OutcomeRow(
+        "Mood", "", "", "worsened", "Worsened", "", "", ""
+    )
+    effect = Effect("odds_ratio", 2.5, None)
+    assert _outcome_row(Finding("Relapse", "mixed", "Mixed.", effect=effect)).effect == "Odds ratio 2.5"
+    row = _outcome_row(Finding("Sleep", "no-difference", "Same.", effect=Effect("risk_ratio", 0.8, (0.4, 1.6))))
+    assert (row.effect, row.direction_label) == ("Risk ratio 0.8 [0.4, 1.6]", "No difference")
+
+
+def test_p_values_read_p_then_their_relation_then_the_number():
+    """Pins _p_value: a relation sign kept with spaces around it, "=" added to a bare number, blanks trimmed."""
+    assert _p_value(None) == ""
+    assert _p_value("0.09") == "p = 0.09"
+    assert _p_value(" 0.03 ") == "p = 0.03"
+    assert _p_value("<0.001") == "p < 0.001"
+    assert _p_value("< 0.05") == "p < 0.05"
+    assert _p_value(">0.2") == "p > 0.2"
+    assert _p_value("=0.04") == "p = 0.04"
+    assert _p_value("≤0.05") == "p ≤ 0.05"
+    assert _p_value(" ≥ 0.1") == "p ≥ 0.1"
+
+
+# --- _venue, _author_name, _notice, _shorten, doi_url --------------------------------------------------------
+
+
+def test_the_venue_is_the_journal_book_or_publisher_with_the_year():
+    """Pins _venue: journal, else book title, else publisher, else nothing; the year or n.d."""
+    study = sample_study(PECK)
+    assert _venue(study) == "Nature Medicine (2023)"
+    assert _venue(with_citation(study, journal=None, book_title="A Handbook", publisher="Press")) == "A Handbook (2023)"
+    assert _venue(with_citation(study, journal=None, publisher="Press")) == "Press (2023)"
+    assert _venue(with_citation(study, journal=None)) == "2023"
+    assert _venue(with_citation(study, journal=None, year=None)) == "n.d."
+    assert _venue(with_citation(study, year=None)) == "Nature Medicine (n.d.)"
+
+
+def test_author_names_are_given_then_family_with_a_suffix_after_a_comma():
+    """Pins _author_name: organisations by name, people as "given family", a suffix after ", ", missing parts left
+    out."""
+    assert _author_name(Author(name="WHO Study Group")) == "WHO Study Group"
+    assert _author_name(Author(family="Peck", given="Stephanie Knatz")) == "Stephanie Knatz Peck"
+    assert _author_name(Author(family="Van Derveer", given="Joseph W.", suffix="III")) == "Joseph W. Van Derveer, III"
+    assert _author_name(Author(family="Plato")) == "Plato"
+    assert _author_name(Author(family="Plato", given="")) == "Plato"
+
+
+def test_each_kind_of_notice_has_its_label_and_admonition_level():
+    """Pins _notice: label and level per notice type, the date and note, and the notice's DOI as a link."""
+    kinds = ("retraction", "withdrawal", "correction", "expression-of-concern", "other")
+    views = [_notice(Notice(kind)) for kind in kinds]
+    assert [(view.label, view.level) for view in views] == [
+        ("Retracted", "danger"),
+        ("Withdrawn", "danger"),
+        ("Corrected", "warning"),
+        ("Expression of concern", "warning"),
+        ("Notice", "info"),
+    ]
+    assert all(view.date is None and view.note is None and view.doi_url is None for view in views)
+    assert _notice(Notice("correction", doi="10.1/x", date="2026-01-02", note="Fixed.")) == NoticeView(
+        "Corrected", "warning", "2026-01-02", "Fixed.", "https://doi.org/10.1/x"
+    )
+
+
+def test_descriptions_are_cut_at_a_word_with_an_ellipsis_within_the_limit():
+    """Pins _shorten: whitespace collapsed, text up to the limit kept whole, longer text cut at the last space
+    before the limit and ended with "…"."""
+    assert _shorten("  one\n two   three ", 13) == "one two three"
+    assert _shorten("one two three", 12) == "one two…"
+    assert _shorten("one two three", 9) == "one two…"
+    assert _shorten("one two three", 8) == "one…"
+    assert _shorten("abcdefghij", 5) == "abcd…"
+    assert _shorten("x" * 300, 300) == "x" * 300
+
+
+def test_a_doi_link_needs_a_doi():
+    """Pins doi_url."""
+    assert doi_url("10.1/x") == "https://doi.org/10.1/x"
+    assert doi_url(None) is None and doi_url("") is None
+
+
+# --- front_matter and citation_meta: the page's <head> -------------------------------------------------------
+
+
+def test_the_front_matter_carries_title_description_tags_and_citation_tags():
+    """Pins front_matter: the headline, the overview shortened to 300 characters, tag labels with their term pages,
+    citation_meta pairs and the JSON-LD text."""
+    matter = front_matter(sample_study(PECK), sample_vocabulary())
+    assert list(matter) == ["title", "description", "tags", "tag_links", "citation_meta", "jsonld"]
+    assert matter["title"] == PECK_HEADLINE
+    assert matter["description"] == PECK_DESCRIPTION
+    assert matter["tags"] == [
+        "Psilocybin",
+        "Anorexia nervosa",
+        "Open-label trial",
+        "Clinical practice",
+        "Research",
+        "Adverse events",
+        "Eating disorder severity",
+    ]
+    assert matter["tag_links"] == [
+        ["Psilocybin", "substances/psilocybin/"],
+        ["Anorexia nervosa", "conditions/anorexia-nervosa/"],
+        ["Open-label trial", "designs/open-label-trial/"],
+        ["Clinical practice", "settings/clinical-practice/"],
+        ["Research", "settings/research/"],
+        ["Adverse events", "outcomes/adverse-events/"],
+        ["Eating disorder severity", "outcomes/eating-disorder-severity/"],
+    ]
+    assert matter["citation_meta"][:2] == [["citation_title", PECK_TITLE], ["citation_author", "Peck, Stephanie Knatz"]]
+    assert len(matter["citation_meta"]) == 15
+    assert json.loads(matter["jsonld"])["headline"] == PECK_HEADLINE
+
+
+def test_a_tag_label_shared_by_two_facets_is_one_tag_but_two_links():
+    """Pins front_matter: tags are unique labels, tag_links keep both term pages of "Self-compassion"."""
+    matter = front_matter(sample_study("agin-liebes-2025-self-compassion"), sample_vocabulary())
+    assert matter["tags"].count("Self-compassion") == 1 and len(matter["tags"]) == 12
+    assert [link for link in matter["tag_links"] if link[0] == "Self-compassion"] == [
+        ["Self-compassion", "mechanisms/self-compassion/"],
+        ["Self-compassion", "outcomes/self-compassion/"],
+    ]
+
+
+def test_citation_meta_tags_describe_a_journal_article():
+    """Pins citation_meta: title, "family, given" authors, year, journal, volume, pages and DOI, in that order."""
+    assert citation_meta(sample_study(PECK)) == [
+        ("citation_title", PECK_TITLE),
+        *[("citation_author", f"{family}, {given}") for family, given in PECK_AUTHORS],
+        ("citation_publication_date", "2023"),
+        ("citation_journal_title", "Nature Medicine"),
+        ("citation_volume", "29"),
+        ("citation_firstpage", "1947"),
+        ("citation_lastpage", "1953"),
+        ("citation_doi", PECK_DOI),
+    ]
+
+
+def test_citation_meta_tags_carry_issue_pmid_and_organisation_authors_unescaped():
+    """Pins citation_meta: an organisation author by name, the issue and the PubMed id; text left raw (the
+    template escapes it)."""
+    meta = citation_meta(sample_study("zz-2024-injection"))
+    assert meta[1:] == [
+        ("citation_author", "<b>Fixture</b>, Ann"),
+        ("citation_author", "Group <script>window.__pwned='author'</script>"),
+        ("citation_publication_date", "2024"),
+        ("citation_journal_title", "Journal of <i>Fixtures</i>"),
+        ("citation_volume", "3"),
+        ("citation_issue", "2"),
+        ("citation_firstpage", "10"),
+        ("citation_lastpage", "20"),
+        ("citation_doi", "10.5555/fixture.injection"),
+    ]
+    jerome = citation_meta(sample_study("jerome-2020-mdma-ptsd-follow-up"))
+    assert jerome[-2:] == [("citation_doi", "10.1007/s00213-020-05548-2"), ("citation_pmid", "32500209")]
+
+
+def test_citation_meta_of_an_undated_report_names_its_publisher_and_no_journal():
+    """Pins citation_meta: no date without a year, the publisher last, and whitespace in names and title folded."""
+    study = sample_study("zz-nd-edge-cases")
+    meta = citation_meta(study)
+    assert meta[0] == ("citation_title", "Edge cases: 100% of fixtures & MDMA")
+    assert meta[1:3] == [("citation_author", "AuthorA, Test"), ("citation_author", "AuthorB, Test")]
+    assert meta[23:] == [("citation_publisher", "Fixture Institute")] and len(meta) == 24
+    study = with_citation(
+        study,
+        title="Edge  cases:\n a title",
+        authors=[Author(family="Van  Derveer", given="Joseph\nW."), Author(given="Ann"), Author(name=" The  Group ")],
+        journal="Not a journal of a report",
+    )
+    assert citation_meta(study) == [
+        ("citation_title", "Edge cases: a title"),
+        ("citation_author", "Van Derveer, Joseph W."),
+        ("citation_author", "Ann"),
+        ("citation_author", "The Group"),
+        ("citation_publisher", "Fixture Institute"),
+    ]
+
+
+def test_citation_meta_of_a_chapter_names_its_book_and_not_a_journal():
+    """Pins citation_meta: a chapter's book as citation_inbook_title, never as citation_journal_title."""
+    study = with_citation(
+        sample_study(PECK), type="chapter", journal=None, book_title="A Handbook", publisher="Press", doi=None
+    )
+    assert citation_meta(study)[9:] == [
+        ("citation_publication_date", "2023"),
+        ("citation_inbook_title", "A Handbook"),
+        ("citation_volume", "29"),
+        ("citation_firstpage", "1947"),
+        ("citation_lastpage", "1953"),
+        ("citation_publisher", "Press"),
+    ]
+
+
+@whole_render
+def test_the_generated_page_carries_the_citation_meta_in_its_front_matter(sample):
+    """Pins front_matter through the generated page of the edge-case entry."""
+    text = page(sample, "studies/zz-nd-edge-cases.md")
+    assert '\ntitle: "An undated fictional study with many authors and two kinds of effect size"\n' in text
+    assert '\ndescription: "Overview of a fictional study."\n' in text
+    assert '\ntags: ["MDMA", "Posttraumatic stress disorder", "Observational study"]\n' in text
+    assert '["citation_author", "AuthorV, Test"], ["citation_publisher", "Fixture Institute"]]\n' in text
+
+
+# --- json_ld, _ld_paper, _ld_author: schema.org ----------------------------------------------------------------
+
+
+def peck_paper() -> dict:
+    return {
+        "@type": "ScholarlyArticle",
+        "name": PECK_TITLE,
+        "headline": PECK_TITLE,
+        "author": [
+            {"@type": "Person", "familyName": family, "name": f"{given} {family}", "givenName": given}
+            for family, given in PECK_AUTHORS
+        ],
+        "datePublished": "2023",
+        "isPartOf": {"@type": "Periodical", "name": "Nature Medicine"},
+        "volumeNumber": "29",
+        "pageStart": "1947",
+        "pageEnd": "1953",
+        "identifier": {"@type": "PropertyValue", "propertyID": "DOI", "value": PECK_DOI},
+        "sameAs": f"https://doi.org/{PECK_DOI}",
+    }
+
+
+def test_the_json_ld_is_a_medical_web_page_about_the_paper():
+    """Pins json_ld and _ld_paper: the page's headline, description and dates, topic keywords, and the paper (as
+    `about` and `isBasedOn`) with authors, date, journal, volume, pages and DOI; compact JSON."""
+    text = json_ld(sample_study(PECK), sample_vocabulary())
+    assert json.loads(text) == {
+        "@context": "https://schema.org",
+        "@type": "MedicalWebPage",
+        "name": PECK_HEADLINE,
+        "headline": PECK_HEADLINE,
+        "description": PECK_DESCRIPTION,
+        "datePublished": "2026-12-01",
+        "dateModified": "2026-12-01",
+        "lastReviewed": "2026-12-01",
+        "keywords": ["Psilocybin", "Anorexia nervosa"],
+        "about": peck_paper(),
+        "isBasedOn": peck_paper(),
+    }
+    assert text.startswith('{"@context":"https://schema.org","@type":"MedicalWebPage","name":"A single psilocybin')
+    assert "…" in text  # not written as \u2026
+
+
+def test_the_json_ld_of_a_never_reviewed_report_has_no_review_date_and_links_its_url():
+    """Pins json_ld: dateModified falls back to the date added, no lastReviewed; _ld_paper: a report's publisher,
+    no journal or DOI, its URL as sameAs; '&' written as \\u0026."""
+    text = json_ld(sample_study("zz-nd-edge-cases"), sample_vocabulary())
+    data = json.loads(text)
+    assert list(data) == [
+        "@context",
+        "@type",
+        "name",
+        "headline",
+        "description",
+        "datePublished",
+        "dateModified",
+        "keywords",
+        "about",
+        "isBasedOn",
+    ]
+    assert (data["datePublished"], data["dateModified"], data["keywords"]) == (
+        "2026-02-01",
+        "2026-02-01",
+        ["MDMA", "Posttraumatic stress disorder"],
+    )
+    paper = data["about"]
+    assert {key: value for key, value in paper.items() if key != "author"} == {
+        "@type": "ScholarlyArticle",
+        "name": "Edge cases: 100% of fixtures & MDMA",
+        "headline": "Edge cases: 100% of fixtures & MDMA",
+        "publisher": {"@type": "Organization", "name": "Fixture Institute"},
+        "sameAs": "https://example.org/report",
+    }
+    assert len(paper["author"]) == 22 and data["isBasedOn"] == paper
+    assert "&" not in text and '"name":"Edge cases: 100% of fixtures \\u0026 MDMA"' in text
+
+
+def test_the_json_ld_escapes_what_could_end_its_script_element():
+    """Pins json_ld: '<', '>' and '&' as \\u escapes, a reviewed date as dateModified, an organisation author,
+    the issue, and the mechanisms among the keywords."""
+    text = json_ld(sample_study("zz-2024-injection"), sample_vocabulary())
+    assert "<" not in text and ">" not in text and "&" not in text
+    assert '"familyName":"\\u003cb\\u003eFixture\\u003c/b\\u003e"' in text
+    data = json.loads(text)
+    assert (data["datePublished"], data["dateModified"], data["lastReviewed"]) == (
+        "2026-01-02",
+        "2026-01-03",
+        "2026-01-03",
+    )
+    assert data["keywords"] == ["Self-compassion", "Psilocybin", "Depression"]
+    assert data["about"]["author"] == [
+        {"@type": "Person", "familyName": "<b>Fixture</b>", "name": "Ann <b>Fixture</b>", "givenName": "Ann"},
+        {"@type": "Organization", "name": "Group <script>window.__pwned='author'</script>"},
+    ]
+    assert data["about"]["issueNumber"] == "2" and data["about"]["isPartOf"]["name"] == "Journal of <i>Fixtures</i>"
+
+
+def test_the_json_ld_folds_whitespace_in_the_headline_and_leaves_out_empty_keywords():
+    """Pins json_ld: the headline on one line, and no "keywords" when the study has no topic terms."""
+    study = dataclasses.replace(sample_study(PECK), headline="Two\n  lines", substances=[], conditions=[])
+    data = json.loads(json_ld(study, sample_vocabulary()))
+    assert (data["name"], data["headline"]) == ("Two lines", "Two lines")
+    assert "keywords" not in data
+
+
+def test_each_kind_of_work_has_its_schema_org_type():
+    """Pins _ld_paper: Book, Chapter (part of a Book), Thesis; anything else a ScholarlyArticle."""
+    study = sample_study(PECK)
+    types = {}
+    for kind in ("article", "book", "chapter", "thesis", "report", "preprint"):
+        types[kind] = _ld_paper(with_citation(study, type=kind))["@type"]
+    assert types == {
+        "article": "ScholarlyArticle",
+        "book": "Book",
+        "chapter": "Chapter",
+        "thesis": "Thesis",
+        "report": "ScholarlyArticle",
+        "preprint": "ScholarlyArticle",
+    }
+    chapter = _ld_paper(with_citation(study, type="chapter", journal=None, book_title="A Handbook", doi=None))
+    assert chapter["isPartOf"] == {"@type": "Book", "name": "A Handbook"}
+    assert "identifier" not in chapter and "sameAs" not in chapter
+    assert "isPartOf" not in _ld_paper(with_citation(study, type="book"))
+
+
+def test_a_paper_with_an_issue_and_a_url_prefers_its_doi_for_same_as():
+    """Pins _ld_paper: issueNumber, and sameAs is the DOI link even when the citation has a URL."""
+    paper = _ld_paper(with_citation(sample_study(PECK), issue="7", url="https://example.org/paper"))
+    assert paper["issueNumber"] == "7"
+    assert paper["sameAs"] == f"https://doi.org/{PECK_DOI}"
+    assert "issueNumber" not in _ld_paper(sample_study(PECK))
+
+
+def test_a_person_in_the_json_ld_has_an_orcid_link_and_a_given_name_only_when_recorded():
+    """Pins _ld_author: organisation, person with ORCID and suffix, person with family name only."""
+    assert _ld_author(Author(name="WHO")) == {"@type": "Organization", "name": "WHO"}
+    assert _ld_author(Author(family="Van Derveer", given="Joseph W.", suffix="III", orcid="0000-0002-1825-0097")) == {
+        "@type": "Person",
+        "familyName": "Van Derveer",
+        "name": "Joseph W. Van Derveer, III",
+        "givenName": "Joseph W.",
+        "sameAs": "https://orcid.org/0000-0002-1825-0097",
+    }
+    assert _ld_author(Author(family="Plato")) == {"@type": "Person", "familyName": "Plato", "name": "Plato"}

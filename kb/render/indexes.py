@@ -248,9 +248,9 @@ def bibliography(links: Links, rows: RowCache) -> list[LetterGroup]:
         initial = initial if initial.isalpha() else "#"
         item = BibliographyItem(study_url(study.id), Markup(rows.reference(study).html))
         groups.setdefault(initial, []).append(item)
-    return [
-        LetterGroup(label, f"letter-{label.lower() if label != '#' else 'other'}", items)
-        for label, items in groups.items()
+    return [  # "#" first, then A to Z: a name's sort key may start with the quote its initial skips
+        LetterGroup(label, f"letter-{label.lower() if label != '#' else 'other'}", groups[label])
+        for label in sorted(groups, key=lambda label: (label != "#", label))
     ]
 
 
