@@ -6,12 +6,20 @@ templates, so that a mutant of it fails here too (mutmut runs only the fast test
 
 from __future__ import annotations
 
+import csv
 import dataclasses
 import functools
+import io
 import json
+import os
+import re
+import subprocess
 from pathlib import Path
+from types import SimpleNamespace
 
+import jinja2
 import pytest
+import yaml
 from markupsafe import Markup
 from site_support import FIXTURES, copy_project
 
@@ -21,7 +29,8 @@ from kb.model import Arm, Author, Citation, Effect, Finding, Intervention, Notic
 from kb.problems import ProblemError, display_path
 from kb.project import Project
 from kb.references import Reference
-from kb.render import indexes
+from kb.render import indexes, templating
+from kb.render import output as render_output
 from kb.render.common import (
     RowCache,
     TermLink,
@@ -31,6 +40,29 @@ from kb.render.common import (
     short_citation,
     study_row,
     term_link,
+)
+from kb.render.exports import (
+    _as_data,
+    _cell,
+    csv_line,
+    feed,
+    json_item,
+    json_list,
+    site_address,
+    studies_csv,
+    study_record,
+    synthesis_json,
+)
+from kb.render.output import (
+    DocsWriter,
+    Output,
+    _running,
+    _same_bytes,
+    is_generated,
+    remove_abandoned,
+    remove_stale,
+    sync_folder,
+    write_outputs,
 )
 from kb.render.safety import CountView, harms_view, safety_view
 from kb.render.study import (
@@ -54,7 +86,15 @@ from kb.render.study import (
     json_ld,
     study_page,
 )
-from kb.render.templating import _template_frame, make_environment, render_template
+from kb.render.templating import (  # and make_environment
+    _template_frame,
+    _yaml_safe,
+    heading_text,
+    make_environment,
+    oneline,
+    paragraphs,
+    render_template,
+)
 from kb.validate import validate_entries
 from kb.vocabulary import Vocabulary, load_vocabulary
 
@@ -1741,3 +1781,869 @@ def test_a_person_in_the_json_ld_has_an_orcid_link_and_a_given_name_only_when_re
         "sameAs": "https://orcid.org/0000-0002-1825-0097",
     }
     assert _ld_author(Author(family="Plato")) == {"@type": "Person", "familyName": "Plato", "name": "Plato"}
+
+
+# --- exports: helpers -----------------------------------------------------------------------------------------
+
+CSV_HEADER = (
+    "id,url,headline,title,authors,year,journal,volume,issue,pages,doi,design,randomized,blinding,n,substances,"
+    "conditions,mechanisms,settings,outcomes,main_outcome,main_direction,certainty,notices,added,reviewed"
+)
+
+
+def export_entry(study_id: str = "x-2020-y", **changes) -> dict:
+    """A small valid entry (as YAML gives it), with top-level keys replaced by `changes`."""
+    entry = {
+        "id": study_id,
+        "title": f"Title of {study_id}",
+        "headline": f"Headline of {study_id}",
+        "citation": {"type": "article", "authors": [{"family": "Roy", "given": "Ann"}], "year": 2020},
+        "design": {"type": "randomized-controlled-trial"},
+        "findings": [{"outcome": "o", "direction": "improved", "summary": "s"}],
+        "substances": ["psilocybin"],
+        "conditions": ["depression"],
+        "summary": {"background": "b", "overview": "o", "conclusions": "c"},
+        "evidence": {"certainty": "low", "rationale": "r"},
+        "record": {"added": "2026-01-01"},
+    }
+    return entry | changes
+
+
+def csv_cells(line: str) -> dict[str, str]:
+    """One line of studies.csv as {column: cell}."""
+    header = next(csv.reader([CSV_HEADER]))
+    rows = list(csv.reader(io.StringIO(line, newline="")))
+    assert len(rows) == 1
+    return dict(zip(header, rows[0], strict=True))
+
+
+# --- exports: study_record and _as_data (studies.json) --------------------------------------------------------
+
+
+def test_a_study_record_is_the_entry_it_was_made_from():
+    """study_record/_as_data: every given value comes back under its schema name, `with` and `main` included."""
+    entry = export_entry(
+        citation={
+            "type": "article",
+            "authors": [{"family": "Roy", "given": "Ann"}, {"name": "The Group"}],
+            "year": 2021,
+            "journal": "J",
+            "volume": "3",
+            "pages": "1-9",
+        },
+        design={"type": "randomized-controlled-trial", "randomized": False, "registration": ["NCT1"], "phase": "2"},
+        sample={"n": 0, "arms": [{"label": "Drug", "n": 0}]},
+        interventions=[{"substance": "psilocybin", "sessions": 2, "with": "Therapy"}, {"substance": "mdma"}],
+        findings=[
+            {"outcome": "a", "direction": "improved", "summary": "s", "effect": {"metric": "smd", "value": 0.5}},
+            {
+                "outcome": "b",
+                "direction": "mixed",
+                "summary": "t",
+                "main": True,
+                "p": "0.04",
+                "effect": {"metric": "odds_ratio", "value": 2.0, "ci": [1.5, 3.0]},
+            },
+        ],
+        record={"added": "2026-01-01", "reviewed": "2026-02-01"},
+        related=["other-2020-z"],
+        notices=[{"type": "correction", "date": "2026-03-01"}],
+    )
+    record = study_record(study_from_dict(entry, "entries/x-2020-y.yaml"))
+    assert record == entry  # no path, the title once (not again in the citation), empty lists left out
+    assert list(record) == [
+        "id", "title", "headline", "citation", "design", "sample", "interventions", "findings", "substances",
+        "conditions", "summary", "evidence", "record", "related", "notices",
+    ]  # fmt: skip
+    assert json.loads(json_item(record)) == entry
+
+
+def test_a_study_record_leaves_out_what_the_entry_left_out():
+    """study_record: no `interventions` when there are none, no `main: false`, no `with` and no empty optionals."""
+    record = study_record(study_from_dict(export_entry(), "entries/x-2020-y.yaml"))
+    assert record == {
+        "id": "x-2020-y",
+        "title": "Title of x-2020-y",
+        "headline": "Headline of x-2020-y",
+        "citation": {"type": "article", "authors": [{"family": "Roy", "given": "Ann"}], "year": 2020},
+        "design": {"type": "randomized-controlled-trial"},
+        "findings": [{"outcome": "o", "direction": "improved", "summary": "s"}],
+        "substances": ["psilocybin"],
+        "conditions": ["depression"],
+        "summary": {"background": "b", "overview": "o", "conclusions": "c"},
+        "evidence": {"certainty": "low", "rationale": "r"},
+        "record": {"added": "2026-01-01"},
+    }
+
+
+def test_as_data_drops_empty_values_keeps_falsy_ones_and_passes_unknown_objects_through():
+    """_as_data: None, [] and {} are left out of mappings; 0, False and "" stay; tuples become lists."""
+    marker = object()
+    data = {"none": None, "list": [], "dict": {}, "zero": 0, "false": False, "text": "", "pair": (1, 2.5),
+            "nested": {"inner": {"gone": None}, "kept": [None, "x"]}, "other": marker}  # fmt: skip
+    assert _as_data(data) == {
+        "zero": 0, "false": False, "text": "", "pair": [1, 2.5], "nested": {"kept": [None, "x"]}, "other": marker,
+    }  # fmt: skip
+    assert _as_data((1, "a", None)) == [1, "a", None]
+    assert _as_data(marker) is marker
+
+
+@whole_render
+def test_studies_json_holds_one_record_per_line_in_the_schema_shape(sample):
+    """json_list/json_item/study_record on the sample: one study per line, no file path, `with` for `with_`."""
+    text = page(sample, "downloads/studies.json")
+    lines = text.split("\n")
+    assert lines[0] == "[" and lines[-2:] == ["]", ""] and len(lines) == 18 + 3
+    assert all(line.endswith(",") for line in lines[1:-3]) and not lines[-3].endswith(",")
+    records = {record["id"]: record for record in json.loads(text)}
+    assert len(records) == 18 and not any("path" in record for record in records.values())
+    agin = records["agin-liebes-2025-self-compassion"]
+    assert agin["citation"] == {
+        "type": "article",
+        "authors": [
+            {"family": "Agin-Liebes", "given": "Gabrielle"},
+            {"family": "Zeifman", "given": "Richard J."},
+            {"family": "Mitchell", "given": "Jennifer M."},
+        ],
+        "year": 2025,
+        "journal": "European Journal of Psychotraumatology",
+        "volume": "16",
+        "issue": "1",
+        "article_number": "2485513",
+        "doi": "10.1080/20008066.2025.2485513",
+    }
+    assert agin["interventions"] == [
+        {"substance": "mdma", "sessions": 3, "with": "Manualised therapy, compared with placebo plus the same therapy"}
+    ]
+    assert [finding.get("main") for finding in agin["findings"]] == [True, None, None, None, None, None]
+    edge = records["zz-nd-edge-cases"]
+    assert "interventions" not in edge and edge["design"] == {"type": "observational-study"}
+    assert edge["findings"][0] == {
+        "outcome": "Score change",
+        "direction": "improved",
+        "summary": "Scores fell by a made-up amount.",
+        "effect": {"metric": "mean_difference", "value": -4.5, "ci": [-7.25, -1.75]},
+        "p": "<0.001",
+    }
+    assert edge["record"] == {"added": "2026-02-01"}
+    injection = records["zz-2024-injection"]
+    assert injection["title"] == (
+        '<script>window.__pwned = "title"</script> Trial of <img src=x onerror="window.__pwned=\'title-img\'"> '
+        '& more </script><script>window.__pwned="jsonld"</script>'
+    )  # JSON keeps entry text as it is (it is data, not markup)
+    assert '"title": "<script>window.__pwned = \\"title\\"</script>' in text  # only JSON's own escapes
+    assert '{"family": "Páleníček", "given": "Tomáš"}' in text  # UTF-8, not \\u escapes
+
+
+# --- exports: json_item, json_list, synthesis_json ---------------------------------------------------------------
+
+
+def test_json_items_keep_non_ascii_text_and_lists_put_one_item_per_line():
+    """json_item/json_list: UTF-8 text as written, `[]` for no items, otherwise one item per line."""
+    assert json_item({"name": "Páleníček ✓", "n": 3}) == '{"name": "Páleníček ✓", "n": 3}'
+    assert json_list([]) == "[]\n"
+    assert json_list(['{"a": 1}']) == '[\n{"a": 1}\n]\n'
+    assert json_list(["1", "2", "3"]) == "[\n1,\n2,\n3\n]\n"
+
+
+def test_synthesis_json_is_strict_indented_utf8_json():
+    """synthesis_json: indent 1, non-ASCII kept, a trailing newline, and a NaN refused rather than written."""
+    written = synthesis_json([{"term": "ü", "k": 2, "ci": None}])
+    assert written == '[\n {\n  "term": "ü",\n  "k": 2,\n  "ci": null\n }\n]\n'
+    assert synthesis_json([]) == "[]\n"
+    with pytest.raises(ValueError):
+        synthesis_json([{"estimate": float("nan")}])
+
+
+@whole_render
+def test_synthesis_json_download_is_the_indented_list_of_outcome_groups(sample):
+    """synthesis_json on the sample: a strict JSON list, one key per line."""
+    text = page(sample, "downloads/synthesis.json")
+    assert text.startswith('[\n {\n  "facet": "') and text.endswith("\n }\n]\n")
+    records = json.loads(text)
+    assert {"facet": "substances", "term": "ketamine", "domain": "wellbeing", "comparison": "placebo"}.items() <= (
+        next(r for r in records if r["term"] == "ketamine" and r["comparison"] == "placebo").items()
+    )
+
+
+# --- exports: studies.csv (_csv_row, _authors, _cell, csv_line, studies_csv) -----------------------------------
+
+
+def test_a_csv_line_has_every_column_in_order_and_ends_with_crlf():
+    """csv_line/_csv_row/_authors: each column's value from the entry; joined tags; CRLF line end."""
+    entry = export_entry(
+        "lee-2021-x",
+        headline='A headline, with a comma and a "quote"',
+        citation={
+            "type": "chapter",
+            "authors": [{"family": "Lee", "given": "Bo"}, {"family": "Roy"}, {"given": "Ann"}, {"name": "The Group"}],
+            "year": 2021,
+            "book_title": "The Book",
+            "publisher": "The Press",
+            "volume": "7",
+            "issue": "2",
+            "article_number": "e12",
+            "doi": "10.1/x",
+        },
+        design={"type": "randomized-controlled-trial", "randomized": False, "blinding": "single-blind"},
+        sample={"n": 40},
+        findings=[
+            {"outcome": "First", "direction": "worsened", "summary": "s", "domain": "wellbeing"},
+            {"outcome": "Main one", "direction": "no-difference", "summary": "s", "main": True, "domain": "anxiety"},
+            {"outcome": "Third", "direction": "improved", "summary": "s", "domain": "wellbeing"},
+        ],
+        mechanisms=["neuroplasticity", "rumination"],
+        substances=["psilocybin", "mdma"],
+        conditions=["depression"],
+        applications=[{"setting": "research", "text": "t"}, {"setting": "clinical-practice", "text": "u"}],
+        evidence={"certainty": "moderate", "rationale": "r"},
+        record={"added": "2026-01-01", "reviewed": "2026-02-03"},
+        notices=[{"type": "correction"}, {"type": "retraction"}],
+    )
+    line = csv_line(study_from_dict(entry))
+    assert line.endswith("\r\n") and line.count("\r\n") == 1
+    assert line.startswith('lee-2021-x,studies/lee-2021-x/,"A headline, with a comma and a ""quote""",')
+    assert csv_cells(line) == {
+        "id": "lee-2021-x",
+        "url": "studies/lee-2021-x/",
+        "headline": 'A headline, with a comma and a "quote"',
+        "title": "Title of lee-2021-x",
+        "authors": "Lee, Bo; Roy; Ann; The Group",
+        "year": "2021",
+        "journal": "The Book",  # no journal: the book, then the publisher
+        "volume": "7",
+        "issue": "2",
+        "pages": "e12",  # no pages: the article number
+        "doi": "10.1/x",
+        "design": "randomized-controlled-trial",
+        "randomized": "no",
+        "blinding": "single-blind",
+        "n": "40",
+        "substances": "psilocybin; mdma",
+        "conditions": "depression",
+        "mechanisms": "neuroplasticity; rumination",
+        "settings": "research; clinical-practice",
+        "outcomes": "wellbeing; anxiety",
+        "main_outcome": "Main one",
+        "main_direction": "no-difference",
+        "certainty": "moderate",
+        "notices": "correction; retraction",
+        "added": "2026-01-01",
+        "reviewed": "2026-02-03",
+    }
+
+
+def test_csv_cells_prefer_the_journal_and_the_pages_and_leave_missing_values_empty():
+    """_csv_row: journal before book and publisher, pages before article number; None as an empty cell."""
+    both = export_entry(
+        citation={"type": "article", "authors": [{"family": "Roy", "given": "Ann"}], "journal": "J", "book_title": "B",
+                  "publisher": "P", "pages": "1-2", "article_number": "e3"},
+        design={"type": "observational-study", "randomized": True},
+    )  # fmt: skip
+    cells = csv_cells(csv_line(study_from_dict(both)))
+    assert (cells["journal"], cells["pages"], cells["randomized"]) == ("J", "1-2", "yes")
+    assert [cells[name] for name in ("year", "volume", "issue", "doi", "blinding", "n", "mechanisms")] == [""] * 7
+    assert [cells[name] for name in ("settings", "outcomes", "notices", "reviewed")] == [""] * 4
+    publisher = export_entry(citation={"type": "report", "authors": [{"name": "Org"}], "publisher": "P"})
+    cells = csv_cells(csv_line(study_from_dict(publisher)))
+    assert (cells["journal"], cells["authors"], cells["randomized"], cells["main_outcome"]) == ("P", "Org", "", "o")
+
+
+def test_csv_cells_that_a_spreadsheet_would_run_as_formulas_get_an_apostrophe():
+    """_cell: the formula guard on text, never on numbers; text folded onto one line; None empty."""
+    assert _cell('=HYPERLINK("http://x")') == '\'=HYPERLINK("http://x")'
+    assert [_cell(text) for text in ("+1", "-5 mg", "@SUM(A1)")] == ["'+1", "'-5 mg", "'@SUM(A1)"]
+    assert _cell("  =1+1") == "'=1+1"  # leading blanks are dropped first, so they cannot hide a formula
+    assert _cell("\t=1") == "'=1"
+    assert _cell("a = b - c") == "a = b - c"  # only the start counts
+    assert _cell("two\n  lines\r\nhere") == "two lines here"
+    assert (_cell(None), _cell(0), _cell(-4.5), _cell(1234)) == ("", "0", "-4.5", "1234")
+    headline = export_entry(headline="=cmd|' /C calc'!A0", title="-2 points")
+    cells = csv_cells(csv_line(study_from_dict(headline)))
+    assert (cells["headline"], cells["title"]) == ("'=cmd|' /C calc'!A0", "'-2 points")
+
+
+def test_studies_csv_is_a_header_line_then_the_lines_given():
+    """studies_csv: the header in column order with CRLF, then the study lines unchanged."""
+    assert studies_csv([]) == CSV_HEADER + "\r\n"
+    assert studies_csv(["a,b\r\n", "c,d\r\n"]) == CSV_HEADER + "\r\na,b\r\nc,d\r\n"
+
+
+@whole_render
+def test_studies_csv_download_has_a_row_per_study_with_the_entry_values(sample):
+    """studies_csv/csv_line on the sample: the header, 18 CRLF rows, and whole rows of three entries."""
+    data = (sample / "docs" / "downloads" / "studies.csv").read_bytes().decode("utf-8")
+    assert data.startswith(CSV_HEADER + "\r\n")
+    rows = list(csv.DictReader(io.StringIO(data, newline="")))
+    assert [row["id"] for row in rows] == [
+        "agin-liebes-2025-self-compassion", "zz-2024-injection", "peck-2023-psilocybin-anorexia",
+        "barba-2022-psilocybin-rumination", "goodwin-2022-psilocybin-trd", "zz-synth-2022-trial-b-second-report",
+        "zz-synth-2022-trial-c", "carhart-harris-2021-psilocybin-escitalopram", "davis-2021-psilocybin-depression",
+        "mitchell-2021-mdma-ptsd", "zz-synth-2021-trial-a-follow-up", "zz-synth-2021-trial-b",
+        "jerome-2020-mdma-ptsd-follow-up", "zz-synth-2020-trial-a", "mithoefer-2019-mdma-ptsd-pooled",
+        "carhart-harris-2018-trd-follow-up", "carhart-harris-2016-psilocybin-trd", "zz-nd-edge-cases",
+    ]  # fmt: skip
+    by_id = {row["id"]: row for row in rows}
+    assert list(by_id["agin-liebes-2025-self-compassion"].values()) == [
+        "agin-liebes-2025-self-compassion",
+        "studies/agin-liebes-2025-self-compassion/",
+        "How MDMA-assisted therapy boosts self-compassion and eases PTSD",
+        "Self-compassion mediates treatment effects in MDMA-assisted therapy for posttraumatic stress disorder",
+        "Agin-Liebes, Gabrielle; Zeifman, Richard J.; Mitchell, Jennifer M.",
+        "2025", "European Journal of Psychotraumatology", "16", "1", "2485513", "10.1080/20008066.2025.2485513",
+        "secondary-analysis", "yes", "double-blind", "82", "mdma", "ptsd; depression",
+        "self-compassion; self-criticism", "retreat-centre; psychotherapy; research",
+        "self-compassion; ptsd-severity; depression-severity; substance-use",
+        "Uncompassionate self-responding (self-judgement, isolation, over-identification)",
+        "improved", "low", "", "2026-11-28", "2026-12-01",
+    ]  # fmt: skip
+    assert list(by_id["zz-nd-edge-cases"].values())[4:] == [
+        "; ".join(f"Author{letter}, Test" for letter in "ABCDEFGHIJKLMNOPQRSTUV"),
+        "", "Fixture Institute", "", "", "", "", "observational-study", "", "", "1234", "mdma", "ptsd", "", "", "",
+        "Score change", "improved", "high", "correction", "2026-02-01", "",
+    ]  # fmt: skip
+    injection = by_id["zz-2024-injection"]
+    assert injection["authors"] == "<b>Fixture</b>, Ann; Group <script>window.__pwned='author'</script>"
+    assert [injection[name] for name in ("journal", "pages", "notices")] == [
+        "Journal of <i>Fixtures</i>", "10-20", "retraction",
+    ]  # fmt: skip
+    assert by_id["peck-2023-psilocybin-anorexia"]["randomized"] == "no"
+    assert by_id["zz-synth-2022-trial-c"]["randomized"] == ""
+
+
+# --- exports: site_address ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("configured", "address"),
+    [
+        ("https://example.org/kb", "https://example.org/kb/"),
+        ("https://example.org/kb/", "https://example.org/kb/"),
+        ("  http://Example.org/X  ", "http://Example.org/X/"),
+        ("HTTPS://example.org/", "HTTPS://example.org/"),
+        ("", ""),
+        ("ftp://example.org/", ""),
+        ("example.org/kb", ""),
+        ("javascript:alert(1)//https://x", ""),
+        ("https://example.org/a b", ""),
+        ('https://example.org/"onload', ""),
+        ("https://example.org/<x>", ""),
+        ("https://example.org/a>", ""),
+        ("https://example.org\\a", ""),
+    ],
+)
+def test_the_site_address_is_an_http_address_ending_in_a_slash_or_nothing(monkeypatch, configured, address):
+    """site_address: KB_SITE_URL trimmed, http(s) only, no character that could leave an XML attribute."""
+    monkeypatch.setenv("KB_SITE_URL", configured)
+    assert site_address() == address
+
+
+def test_without_kb_site_url_there_is_no_site_address(monkeypatch):
+    monkeypatch.delenv("KB_SITE_URL", raising=False)
+    assert site_address() == ""
+
+
+# --- exports: feed -------------------------------------------------------------------------------------------------
+
+
+class ExportRows:
+    """Stands in for RowCache in feed(): a reference text per study."""
+
+    def reference(self, study):
+        return SimpleNamespace(text=f"Reference of {study.id}")
+
+
+def test_the_feed_lists_the_newest_additions_with_stable_ids_and_absolute_links():
+    """feed: order by (added, id) newest first, entry fields, the base before every link, fixed uuids."""
+    studies = [
+        study_from_dict(export_entry("a-2020-x", record={"added": "2026-01-05", "reviewed": "2026-02-01"})),
+        study_from_dict(export_entry("b-2020-x", headline="Two\n   lines  here", mechanisms=["rumination"],
+                                     applications=[{"setting": "research", "text": "t"}],
+                                     record={"added": "2026-01-07", "reviewed": "2026-01-01"})),
+        study_from_dict(export_entry("c-2020-x", record={"added": "2026-01-05"})),
+    ]  # fmt: skip
+    result = feed(SimpleNamespace(studies=studies), ExportRows(), "https://example.org/kb/")
+    assert result.id == "urn:uuid:89ae51fd-ca4c-59b2-8d1f-ff2f3b920d73"
+    assert (result.updated, result.base) == ("2026-02-01", "https://example.org/kb/")
+    assert [(e.url, e.title, e.reference, e.published, e.updated, e.categories) for e in result.entries] == [
+        ("https://example.org/kb/studies/b-2020-x/", "Two lines here", "Reference of b-2020-x", "2026-01-07",
+         "2026-01-07", ["psilocybin", "depression", "rumination"]),  # reviewed before added: still the added day
+        ("https://example.org/kb/studies/c-2020-x/", "Headline of c-2020-x", "Reference of c-2020-x", "2026-01-05",
+         "2026-01-05", ["psilocybin", "depression"]),
+        ("https://example.org/kb/studies/a-2020-x/", "Headline of a-2020-x", "Reference of a-2020-x", "2026-01-05",
+         "2026-02-01", ["psilocybin", "depression"]),
+    ]  # fmt: skip
+    assert [entry.id for entry in result.entries] == [
+        "urn:uuid:cc35aec8-df80-57a2-9cbd-9b8b48206010", "urn:uuid:f45b8587-764a-5133-872c-e91f4f6a73c9",
+        "urn:uuid:1964163d-fffd-566b-8c40-e329a594e374",
+    ]  # fixed per id, whatever the study's place or base: feed readers key on them  # fmt: skip
+
+
+def test_the_feed_keeps_the_fifty_newest_and_is_empty_without_studies(monkeypatch):
+    """feed: FEED_LIMIT of 50, the oldest dropped; the KB_SITE_URL base by default; 1970-01-01 with no entries."""
+    studies = [
+        study_from_dict(export_entry(f"s{day:02d}-2020-x", record={"added": f"2026-03-{day:02d}"}))
+        for day in range(1, 31)
+    ] + [
+        study_from_dict(export_entry(f"t{day:02d}-2020-x", record={"added": f"2026-04-{day:02d}"}))
+        for day in range(1, 22)
+    ]  # 51 studies
+    monkeypatch.setenv("KB_SITE_URL", "https://example.org")
+    result = feed(SimpleNamespace(studies=studies), ExportRows())
+    assert len(result.entries) == 50
+    assert result.entries[0].url == "https://example.org/studies/t21-2020-x/"
+    assert result.entries[-1].url == "https://example.org/studies/s02-2020-x/"  # s01 is the oldest: left out
+    assert result.updated == "2026-04-21"
+    empty = feed(SimpleNamespace(studies=[]), ExportRows(), "")
+    assert (empty.entries, empty.updated, empty.base) == ([], "1970-01-01", "")
+    assert empty.id == "urn:uuid:89ae51fd-ca4c-59b2-8d1f-ff2f3b920d73"
+
+
+@whole_render
+def test_the_feed_xml_lists_the_sample_newest_first_with_relative_links(sample):
+    """feed and feed.xml.j2 on the sample (no KB_SITE_URL): order, ids, dates, references and categories."""
+    text = page(sample, "feed.xml")
+    assert "  <id>urn:uuid:89ae51fd-ca4c-59b2-8d1f-ff2f3b920d73</id>\n" in text
+    assert "  <updated>2026-12-01T00:00:00Z</updated>\n" in text  # the newest entry's date
+    assert '<link rel="self" type="application/atom+xml" href="feed.xml"/>' in text
+    assert '<link rel="alternate" type="text/html" href="./"/>' in text
+    links = [line.split('href="studies/')[1].split("/")[0] for line in text.splitlines() if 'href="studies/' in line]
+    assert links == [
+        "peck-2023-psilocybin-anorexia", "mithoefer-2019-mdma-ptsd-pooled", "jerome-2020-mdma-ptsd-follow-up",
+        "carhart-harris-2016-psilocybin-trd", "mitchell-2021-mdma-ptsd", "goodwin-2022-psilocybin-trd",
+        "davis-2021-psilocybin-depression", "carhart-harris-2021-psilocybin-escitalopram",
+        "carhart-harris-2018-trd-follow-up", "barba-2022-psilocybin-rumination", "agin-liebes-2025-self-compassion",
+        "zz-synth-2022-trial-c", "zz-synth-2022-trial-b-second-report", "zz-synth-2021-trial-b",
+        "zz-synth-2021-trial-a-follow-up", "zz-synth-2020-trial-a", "zz-nd-edge-cases", "zz-2024-injection",
+    ]  # fmt: skip
+    assert (
+        "  <entry>\n"
+        "    <title>Phase 3 trial finds MDMA-assisted therapy eases severe PTSD</title>\n"
+        "    <id>urn:uuid:87dfdaea-ef27-50e9-9273-5430584433e8</id>\n"
+        '    <link rel="alternate" type="text/html" href="studies/mitchell-2021-mdma-ptsd/"/>\n'
+        "    <published>2026-11-28T00:00:00Z</published>\n"
+        "    <updated>2026-12-01T00:00:00Z</updated>\n"
+    ) in text
+    assert (
+        '    <summary type="text">Carhart-Harris, R. L., Bolstridge, M., Rucker, J., Day, C. M. J., Erritzoe, D., '
+        "Kaelen, M., Bloomfield, M., Rickard, J. A., Forbes, B., Feilding, A., Taylor, D., Pilling, S., Curran, V. H., "
+        "&amp; Nutt, D. J. (2016). Psilocybin with psychological support for treatment-resistant depression: An "
+        "open-label feasibility study. The Lancet Psychiatry. https://doi.org/10.1016/S2215-0366(16)30065-7</summary>\n"
+        '    <category term="psilocybin"/>\n'
+        '    <category term="treatment-resistant-depression"/>\n'
+        "  </entry>\n"
+    ) in text
+    assert (
+        '    <category term="mdma"/>\n    <category term="ptsd"/>\n    <category term="depression"/>\n'
+        '    <category term="fear-extinction"/>\n  </entry>\n'
+    ) in text  # mitchell: substances, conditions, mechanisms; never settings or outcomes
+    assert (
+        "    <published>2026-03-01T00:00:00Z</published>\n    <updated>2026-03-01T00:00:00Z</updated>\n"
+    ) in text  # the synthesis fixtures were never reviewed
+
+
+# --- output: is_generated, DocsWriter ------------------------------------------------------------------------------
+
+
+def test_only_the_feed_and_files_in_generated_folders_are_generated():
+    """is_generated: the first path segment names a generated folder, or the path is feed.xml itself."""
+    generated = [
+        "feed.xml", "studies/a.md", "studies/sub/b.md", ".generated/stats.md", "kb-assets/x.css",
+        "downloads/studies.csv", "bibliography/index.md", "evidence/index.md", "settings/research.md",
+    ]  # fmt: skip
+    assert [path for path in generated if not is_generated(path)] == []
+    others = ["about.md", "index.md", "studiesx/a.md", "sub/feed.xml", "feed.xml.bak", "assets/x.css", "studies"]
+    assert [path for path in others if is_generated(path)] == ["studies"]  # the folder name itself counts too
+
+
+def test_a_writer_stages_only_the_generated_folders_docs_lacks(tmp_path):
+    """DocsWriter.open/_target: `fresh` lists the missing generated folders; the staging folder is per process."""
+    docs = tmp_path / "docs"
+    (docs / "studies").mkdir(parents=True)
+    (docs / "downloads").mkdir()
+    (docs / "evidence").write_text("a file, not a folder")
+    killed = docs / ".kb-staging-99999999" / "studies"  # beyond the largest process id: its run is gone
+    killed.mkdir(parents=True)
+    (killed / "half.md").write_bytes(b"half")
+    writer = DocsWriter.open(docs)
+    assert not (docs / ".kb-staging-99999999").exists()  # what a killed run left behind is cleared first
+    assert writer.docs_dir == docs
+    assert writer.staging == docs / f".kb-staging-{os.getpid()}"
+    assert writer.fresh == frozenset(
+        ["mechanisms", "substances", "conditions", "designs", "outcomes", "settings", "evidence", "bibliography",
+         ".generated", "kb-assets"]
+    )  # fmt: skip
+    assert writer._target("studies/a.md") == (docs / "studies" / "a.md", False)
+    assert writer._target("feed.xml") == (docs / "feed.xml", False)
+    assert writer._target("substances/sub/x.md") == (writer.staging / "substances" / "sub" / "x.md", True)
+
+
+def test_a_writer_reports_per_output_whether_it_changed_and_makes_nested_folders(tmp_path):
+    """DocsWriter.write/_write/_same_bytes: the list in output order; unchanged bytes are not rewritten."""
+    docs = tmp_path / "docs"
+    (docs / "studies").mkdir(parents=True)
+    (docs / "studies" / "same.md").write_bytes(b"same")
+    (docs / "studies" / "size.md").write_bytes(b"abcd")
+    (docs / "studies" / "bytes.md").write_bytes(b"abcd")
+    before = (docs / "studies" / "same.md").stat().st_ino
+    writer = DocsWriter.open(docs)
+    outputs = [Output("studies/same.md", b"same"), Output("studies/size.md", b"abc"),
+               Output("studies/bytes.md", b"abce"), Output("studies/deep/er/new.md", b"new"),
+               Output("downloads/a.csv", b"csv"), Output("feed.xml", b"feed")]  # fmt: skip
+    done = writer.write(outputs)
+    assert done == [("studies/same.md", False), ("studies/size.md", True), ("studies/bytes.md", True),
+                    ("studies/deep/er/new.md", True), ("downloads/a.csv", True), ("feed.xml", True)]  # fmt: skip
+    assert (docs / "studies" / "same.md").stat().st_ino == before  # not even replaced by the same bytes
+    assert [(docs / "studies" / name).read_bytes() for name in ("size.md", "bytes.md", "deep/er/new.md")] == [
+        b"abc", b"abce", b"new",
+    ]  # fmt: skip
+    assert (writer.staging / "downloads" / "a.csv").read_bytes() == b"csv"
+    report = writer.finish(done)
+    assert (report.written, report.removed, report.unchanged) == (
+        ["studies/size.md", "studies/bytes.md", "studies/deep/er/new.md", "downloads/a.csv", "feed.xml"], [], 1,
+    )  # fmt: skip
+    assert (docs / "downloads" / "a.csv").read_bytes() == b"csv"
+    assert sorted(path.name for path in docs.iterdir()) == ["downloads", "feed.xml", "studies"]
+
+
+def test_a_writer_refuses_a_path_outside_the_generated_folders_by_name(tmp_path):
+    """DocsWriter.write: the first path outside is named, and nothing is written."""
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    writer = DocsWriter.open(docs)
+    with pytest.raises(ValueError, match=r"^about\.md is outside the generated folders$"):
+        writer.write([Output("studies/a.md", b"A"), Output("about.md", b"x"), Output("index.md", b"y")])
+    assert list(docs.iterdir()) == []
+
+
+def test_finishing_moves_only_staged_folders_and_keeps_what_the_run_wrote(tmp_path):
+    """DocsWriter.finish: staged folders renamed into docs/, stale files of existing folders removed and counted."""
+    docs = tmp_path / "docs"
+    (docs / "studies").mkdir(parents=True)
+    (docs / "studies" / "old.md").write_bytes(b"old")
+    (docs / "studies" / "kept.md").write_bytes(b"kept")
+    (docs / "feed.xml").write_bytes(b"feed")
+    writer = DocsWriter.open(docs)
+    done = writer.write([Output("studies/kept.md", b"kept"), Output("designs/rct.md", b"rct")])
+    report = writer.finish(done)
+    assert (report.written, report.removed, report.unchanged) == (["designs/rct.md"], ["feed.xml", "studies/old.md"], 1)
+    left = sorted(path.relative_to(docs).as_posix() for path in docs.rglob("*"))
+    assert left == ["designs", "designs/rct.md", "studies", "studies/kept.md"]
+    again = DocsWriter.open(docs)  # nothing staged this time: there is no staging folder to remove
+    report = again.finish(again.write([Output("studies/kept.md", b"kept")]))
+    assert (report.written, report.removed, report.unchanged) == ([], ["designs/rct.md"], 1)
+    DocsWriter.open(docs).abandon()  # a run that failed before writing anything
+    assert sorted(path.name for path in docs.iterdir()) == ["designs", "studies"]
+
+
+def test_write_outputs_brings_the_generated_folders_to_exactly_the_outputs(tmp_path):
+    """write_outputs: writes, then finishes (stale files removed); a refused path is raised as it is."""
+    docs = tmp_path / "docs"
+    (docs / "studies").mkdir(parents=True)
+    (docs / "studies" / "gone.md").write_bytes(b"gone")
+    report = write_outputs(docs, [Output("studies/a.md", b"A"), Output("outcomes/o.md", b"O")])
+    assert (report.written, report.removed) == (["studies/a.md", "outcomes/o.md"], ["studies/gone.md"])
+    assert report.unchanged == 0
+    assert sorted(path.relative_to(docs).as_posix() for path in docs.rglob("*")) == [
+        "outcomes", "outcomes/o.md", "studies", "studies/a.md",
+    ]  # fmt: skip
+    with pytest.raises(ValueError, match=r"^about\.md is outside the generated folders$"):
+        write_outputs(docs, [Output("about.md", b"overwritten")])
+
+
+def test_a_write_that_fails_leaves_no_staged_folder_and_raises(tmp_path):
+    """write_outputs: any failure abandons the staged folders and is raised again."""
+    docs = tmp_path / "docs"
+    (docs / "studies").mkdir(parents=True)
+    with pytest.raises(TypeError):
+        write_outputs(docs, [Output("downloads/a.csv", b"csv"), Output("bibliography/b.md", "not bytes")])
+    assert sorted(path.name for path in docs.iterdir()) == ["studies"]
+
+
+# --- output: sync_folder, remove_stale, _remove_stale_in ---------------------------------------------------------
+
+
+def test_sync_folder_makes_a_folder_hold_exactly_the_files_given(tmp_path, monkeypatch):
+    """sync_folder/_write: new and changed files written (atomically, without fsync: the files can be made
+    again), unchanged ones untouched, others and emptied folders removed."""
+
+    def no_fsync(descriptor):
+        raise AssertionError("generated files are not synced to disk one by one")
+
+    monkeypatch.setattr(os, "fsync", no_fsync)
+    theme = tmp_path / "cache" / "theme"
+    (theme / "old" / "deeper").mkdir(parents=True)
+    (theme / "old" / "deeper" / "gone.css").write_bytes(b"gone")
+    (theme / "same.html").write_bytes(b"same")
+    (theme / "changed.html").write_bytes(b"before")
+    (tmp_path / "cache" / "beside.txt").write_bytes(b"beside")  # next to the folder: not its business
+    same = (theme / "same.html").stat().st_ino
+    sync_folder(theme, {"same.html": b"same", "changed.html": b"after", "partials/new.html": b"new"})
+    files = sorted(path.relative_to(theme).as_posix() for path in theme.rglob("*"))
+    assert files == ["changed.html", "partials", "partials/new.html", "same.html"]
+    assert (theme / "changed.html").read_bytes() == b"after" and (theme / "same.html").stat().st_ino == same
+    assert (tmp_path / "cache" / "beside.txt").read_bytes() == b"beside"
+    sync_folder(theme, {})
+    assert theme.is_dir() and list(theme.iterdir()) == []  # the folder itself stays
+
+
+def test_remove_stale_removes_unexpected_generated_files_and_the_folders_they_leave_empty(tmp_path):
+    """remove_stale/_remove_stale_in: sorted docs-relative paths; skipped folders, hand-written files and the
+    targets of links stay; emptied subfolders go (bottom-up), the generated folder itself stays."""
+    docs = tmp_path / "docs"
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "keep.txt").write_bytes(b"keep")
+    for path in ("studies/a.md", "studies/b.md", "studies/x/y/z.md", "studies/x/w.md", "substances/t/u.md",
+                 "downloads/staged.csv", "about.md"):  # fmt: skip
+        (docs / path).parent.mkdir(parents=True, exist_ok=True)
+        (docs / path).write_bytes(b".")
+    (docs / "studies" / "link").symlink_to(outside, target_is_directory=True)
+    (docs / "designs").mkdir()
+    removed = remove_stale(docs, {"studies/a.md", "studies/x/w.md", "feed.xml"}, skip=("downloads",))
+    assert removed == [
+        "studies/b.md", "studies/link", "studies/x/y/z.md", "substances/t/u.md",
+    ]  # fmt: skip
+    left = sorted(path.relative_to(docs).as_posix() for path in docs.rglob("*"))
+    assert left == ["about.md", "designs", "downloads", "downloads/staged.csv", "studies", "studies/a.md",
+                    "studies/x", "studies/x/w.md", "substances"]  # fmt: skip
+    assert (outside / "keep.txt").read_bytes() == b"keep"  # a link is removed, never followed
+    (docs / "feed.xml").write_bytes(b"old feed")
+    (docs / "studies" / "a.md").unlink()
+    assert remove_stale(docs, set()) == ["downloads/staged.csv", "feed.xml", "studies/x/w.md"]
+    assert sorted(path.relative_to(docs).as_posix() for path in docs.rglob("*")) == [
+        "about.md", "designs", "downloads", "studies", "substances",
+    ]  # fmt: skip
+
+
+def test_remove_stale_keeps_an_expected_feed_and_a_feed_that_is_a_folder(tmp_path):
+    """remove_stale: feed.xml goes only when it is a file the run did not produce."""
+    (tmp_path / "feed.xml").write_bytes(b"feed")
+    assert remove_stale(tmp_path, {"feed.xml"}) == []
+    assert (tmp_path / "feed.xml").read_bytes() == b"feed"
+
+
+# --- output: remove_abandoned, _running, _same_bytes ---------------------------------------------------------------
+
+
+def test_abandoned_working_folders_go_and_those_of_running_processes_stay(tmp_path):
+    """remove_abandoned: folders `<prefix><pid>[-...]` of processes that are gone (or with no pid) are removed;
+    those of a running process (one this test started), files, and other names stay."""
+    remove_abandoned(tmp_path / "missing", ".kb-site-")  # no folder: nothing to do, and no error
+    other_run = subprocess.Popen(["sleep", "60"])
+    try:
+        names = [
+            f".kb-site-{other_run.pid}", f".kb-site-{other_run.pid}-2", f".kb-site-{other_run.pid}-a-b",
+            ".kb-site-99999999", ".kb-site-99999999-3", ".kb-site-abc", ".kb-site-", "kb-site-99999999",
+            ".kb-staging-99999999",
+        ]  # fmt: skip
+        for name in names:
+            (tmp_path / name / "sub").mkdir(parents=True)
+        (tmp_path / ".kb-site-99999998").write_bytes(b"a file, not a working folder")
+        remove_abandoned(tmp_path, ".kb-site-")
+        assert other_run.poll() is None  # only asked whether it runs, never signalled
+    finally:
+        other_run.kill()
+        other_run.wait()
+    assert sorted(path.name for path in tmp_path.iterdir()) == sorted([
+        f".kb-site-{other_run.pid}", f".kb-site-{other_run.pid}-2", f".kb-site-{other_run.pid}-a-b",
+        ".kb-site-99999998", ".kb-staging-99999999", "kb-site-99999999",
+    ])  # fmt: skip
+
+
+def test_a_process_runs_unless_signal_zero_finds_no_such_process(monkeypatch):
+    """_running: signal 0 only; no such process (or a pid out of range) is not running; someone else's process
+    (PermissionError) and any process on Windows are. output.py's `os` is replaced: no process gets a signal."""
+    calls = []
+
+    def system(name, error=None):
+        def kill(pid, signal):
+            calls.append((pid, signal))
+            if error:
+                raise error
+
+        return SimpleNamespace(name=name, kill=kill)
+
+    monkeypatch.setattr(render_output, "os", system("posix"))
+    assert _running(4321) is True
+    monkeypatch.setattr(render_output, "os", system("posix", ProcessLookupError()))
+    assert _running(4322) is False
+    monkeypatch.setattr(render_output, "os", system("posix", OverflowError()))
+    assert _running(4323) is False
+    monkeypatch.setattr(render_output, "os", system("posix", PermissionError()))
+    assert _running(4324) is True
+    monkeypatch.setattr(render_output, "os", system("nt"))
+    assert _running(4325) is True
+    assert calls == [(4321, 0), (4322, 0), (4323, 0), (4324, 0)]  # never asked on Windows
+
+
+def test_same_bytes_compares_size_then_content_and_a_missing_file_differs(tmp_path):
+    """_same_bytes: equal bytes only; a shorter, longer or different file, or none, is not the same."""
+    path = tmp_path / "a.md"
+    path.write_bytes(b"abcd")
+    assert _same_bytes(path, b"abcd") is True
+    assert [_same_bytes(path, content) for content in (b"abc", b"abcde", b"abce", b"")] == [False] * 4
+    assert _same_bytes(tmp_path / "missing.md", b"") is False
+    assert _same_bytes(tmp_path, b"") is False  # a folder cannot be read as a file
+
+
+# --- templating: oneline, paragraphs, heading_text ------------------------------------------------------------------
+
+
+def test_oneline_folds_any_whitespace_and_escapes_markup():
+    """oneline: one line, single spaces, HTML escaped, and Markup so a template does not escape it twice."""
+    result = oneline("  a\tb\n\n c <i>&</i> ")
+    assert result == "a b c &lt;i&gt;&amp;&lt;/i&gt;" and isinstance(result, Markup)
+    assert oneline(3) == "3"
+
+
+def test_paragraphs_split_on_blank_lines_even_with_spaces_and_drop_empty_ones():
+    """paragraphs: a line of only blanks is a break, blank parts make no <p>, and no text means no markup."""
+    assert paragraphs("one\n \t \ntwo\nlines\n\n\n\nthree <b>") == (
+        "<p>one</p>\n<p>two lines</p>\n<p>three &lt;b&gt;</p>"
+    )
+    assert paragraphs("\n\n  \n\n") == "" and paragraphs("") == ""
+    assert isinstance(paragraphs("x"), Markup)
+
+
+def test_heading_text_escapes_every_markdown_punctuation_character():
+    """heading_text: HTML escaped first, then each Markdown punctuation backslash-escaped; '#' of entities kept."""
+    assert heading_text("[x](javascript:alert(1)) { onclick=y }") == (r"\[x\]\(javascript:alert\(1\)\) \{ onclick=y \}")
+    assert heading_text("Crohn's disease #2") == r"Crohn&#39;s disease \#2"
+    assert heading_text("\\ ` * _ { } [ ] ( ) > + - . ! # < &") == (
+        r"\\ \` \* \_ \{ \} \[ \] \( \) &gt; \+ \- \. \! \# &lt; &amp;"
+    )
+    assert heading_text("a\n  b: c; d, e") == "a b: c; d, e"
+    environment = make_environment()
+    rendered = environment.from_string("## {{ x|heading_text }}").render(x="<b>*bold*</b>")
+    assert rendered == r"## &lt;b&gt;\*bold\*&lt;/b&gt;"  # Markup: not escaped a second time
+
+
+# --- templating: front_matter, _yaml_safe, _refuse_long_keys -------------------------------------------------------
+
+
+def test_front_matter_writes_each_key_as_one_json_line_and_escapes_only_head_text():
+    """front_matter: keys in order, values as UTF-8 JSON; title and description escaped and folded; the caller's
+    dictionary is not changed."""
+    data = {"title": "A &\n  B", "description": "x <y>", "n": 3, "tags": ["ü", "<b>"], "hide": ["toc"]}
+    block = templating.front_matter(data)
+    assert block == (
+        '---\ntitle: "A &amp; B"\ndescription: "x &lt;y&gt;"\nn: 3\ntags: ["ü", "<b>"]\nhide: ["toc"]\n---\n'
+    )
+    assert isinstance(block, Markup)
+    assert data["title"] == "A &\n  B" and data["description"] == "x <y>"
+    assert yaml.safe_load(block.strip("-\n")) == {
+        "title": "A &amp; B", "description": "x &lt;y&gt;", "n": 3, "tags": ["ü", "<b>"], "hide": ["toc"],
+    }  # fmt: skip
+    assert templating.front_matter({}) == "---\n---\n"
+
+
+def test_yaml_safe_writes_yaml_line_breaks_and_controls_as_json_escapes():
+    """_yaml_safe: each such character becomes \\u and four lower-case hex digits; others stay as they are."""
+    assert _yaml_safe('"a\x85b\u2028c\u2029d\x7fe\x9f\ufffe ü ✓"') == (
+        '"a\\u0085b\\u2028c\\u2029d\\u007fe\\u009f\\ufffe ü ✓"'
+    )
+    assert templating.front_matter({"tags": ["a\x85b"]}) == '---\ntags: ["a\\u0085b"]\n---\n'
+
+
+def test_front_matter_refuses_long_keys_at_any_depth_from_the_limit_on():
+    """_refuse_long_keys: a key whose JSON is 1024 characters or more, in nested maps and lists, is an error."""
+    longest = "k" * 1021  # 1023 characters as JSON, with its quotes
+    assert f'"{longest}": 1' in templating.front_matter({"tag_urls": {longest: 1}})
+    for data in (
+        {"tag_urls": {longest + "k": 1}},
+        {"a": [{"ok": {longest + "k": 1}}]},
+        {"a": ("x", [{longest + "k": 1}])},
+        {longest + "k": 1},
+    ):
+        with pytest.raises(ValueError, match=r"^front matter key over 1024 characters: k{40}\.\.\.$"):
+            templating.front_matter(data)
+
+
+# --- templating: make_environment, _Remembered ------------------------------------------------------------------
+
+
+def test_the_template_environment_escapes_is_strict_and_trims_block_lines(tmp_path):
+    """make_environment: autoescape, StrictUndefined, trim_blocks/lstrip_blocks, trailing newline kept, filters."""
+    environment = make_environment(tmp_path)
+    template = environment.from_string("  {% if x %}\n{{ x }}\n  {% endif %}\n{{ y|oneline }}|{{ z|paragraphs }}\n")
+    assert template.render(x="<b>", y="a\nb", z="p") == "&lt;b&gt;\na b|<p>p</p>\n"
+    with pytest.raises(jinja2.UndefinedError):
+        environment.from_string("{{ missing }}").render()
+    assert environment.from_string("{{ d|front_matter }}").render(d={"n": 1}) == "---\nn: 1\n---\n"
+
+
+def test_templates_are_looked_up_in_folder_order_and_read_once(tmp_path):
+    """make_environment: the first folder wins; a template is not read again after a change (auto_reload off)."""
+    own, package = tmp_path / "own", tmp_path / "package"
+    own.mkdir()
+    package.mkdir()
+    (own / "page.md.j2").write_text("own\n")
+    (package / "page.md.j2").write_text("package\n")
+    (package / "other.md.j2").write_text("other\n")
+    environment = make_environment(own, package)
+    assert environment.get_template("page.md.j2").render() == "own\n"
+    assert environment.get_template("other.md.j2").render() == "other\n"
+    (own / "page.md.j2").write_text("changed\n")
+    os.utime(own / "page.md.j2", (1_000_000_000, 1_000_000_000))
+    assert environment.get_template("page.md.j2").render() == "own\n"
+
+
+def test_remember_keys_by_macro_and_key(tmp_path):
+    """_Remembered: the same key under two macros is two outputs; an empty output is kept too."""
+    (tmp_path / "t.j2").write_text(
+        "{% macro a(x) %}A{{ x }}{% endmacro %}{% macro b(x) %}B{{ x }}{% endmacro %}"
+        "{{ remember(a, 'k', 1) }}{{ remember(b, 'k', 2) }}{{ remember(a, 'k', 3) }}{{ remember(b, 'j', 4) }}"
+    )
+    assert make_environment(tmp_path).get_template("t.j2").render() == "A1B2A1B4"
+
+
+def test_compiled_templates_are_kept_in_the_cache_folder_under_a_digest_of_the_options(tmp_path, monkeypatch):
+    """make_environment/_cache_pattern: compiled templates go to $XDG_CACHE_HOME/kb/templates, named with a
+    digest of TEMPLATE_OPTIONS, so changed options never load code compiled under the old ones."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "t").mkdir()
+    (tmp_path / "t" / "page.md.j2").write_text("{{ x }}\n")
+    assert make_environment(tmp_path / "t").get_template("page.md.j2").render(x="<a>") == "&lt;a&gt;\n"
+    compiled = tmp_path / "cache" / "kb" / "templates"
+    names = [path.name for path in compiled.iterdir()]
+    assert len(names) == 1 and re.fullmatch(r"__jinja2_[0-9a-f]{40}\.[0-9a-f]{12}\.cache", names[0])
+    assert make_environment(tmp_path / "t").get_template("page.md.j2").render(x="b") == "b\n"  # from the cache
+    assert [path.name for path in compiled.iterdir()] == names
+    monkeypatch.setitem(templating.TEMPLATE_OPTIONS, "keep_trailing_newline", False)
+    assert make_environment(tmp_path / "t").get_template("page.md.j2").render(x="b") == "b"
+    again = sorted(path.name for path in compiled.iterdir())
+    assert len(again) == 2 and again[0].split(".")[0] == again[1].split(".")[0]  # same template, other options
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["cache", "t"]
+
+
+def test_without_a_cache_folder_templates_are_compiled_each_run(tmp_path, monkeypatch):
+    """make_environment: when the cache folder cannot be made, there is no bytecode cache (and no stray folder)."""
+    (tmp_path / "file").write_text("not a folder")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "file" / "cache"))
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "t").mkdir()
+    (tmp_path / "t" / "page.md.j2").write_text("{{ x }}\n")
+    environment = make_environment(tmp_path / "t")
+    assert environment.bytecode_cache is None
+    assert environment.get_template("page.md.j2").render(x="y") == "y\n"
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["file", "t"]
+
+
+def test_template_problems_are_errors_at_column_one_with_the_message(tmp_path):
+    """render_template: a syntax error, a missing template and an error in a template that is not a .j2 file
+    (no template frame: the template's name and line 1) become problems of severity error."""
+    (tmp_path / "page.md.j2").write_text("one\n{% if %}\n")
+    (tmp_path / "page.txt").write_text("a\n{{ 1 + x }}\n")
+    problems = []
+    for name, context in (("page.md.j2", {}), ("absent.md.j2", {}), ("page.txt", {"x": "s"})):
+        with pytest.raises(ProblemError) as raised:
+            render_template(make_environment(tmp_path), name, context)
+        problem = raised.value.problem
+        problems.append((problem.path, problem.line, problem.col, problem.severity, problem.message))
+    assert problems == [
+        (display_path(tmp_path / "page.md.j2"), 2, 1, "error", "Expected an expression, got 'end of statement block'"),
+        (display_path(tmp_path), 1, 1, "error", "template 'absent.md.j2' is missing"),
+        ("page.txt", 1, 1, "error", "template error: unsupported operand type(s) for +: 'int' and 'str'"),
+    ]
