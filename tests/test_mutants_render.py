@@ -64,6 +64,7 @@ from kb.render.output import (
     sync_folder,
     write_outputs,
 )
+from kb.render.plot import LabelLine, PlotItem, PlotRow, Tick, _nice_step, forest_plot, wrap_label
 from kb.render.safety import CountView, harms_view, safety_view
 from kb.render.study import (
     CiteFile,
@@ -86,6 +87,7 @@ from kb.render.study import (
     json_ld,
     study_page,
 )
+from kb.render.synthesis import _pooled, _pooled_view
 from kb.render.templating import (  # and make_environment
     _template_frame,
     _yaml_safe,
@@ -95,6 +97,7 @@ from kb.render.templating import (  # and make_environment
     paragraphs,
     render_template,
 )
+from kb.synthesis import Pooled
 from kb.validate import validate_entries
 from kb.vocabulary import Vocabulary, load_vocabulary
 
@@ -2647,3 +2650,287 @@ def test_template_problems_are_errors_at_column_one_with_the_message(tmp_path):
         (display_path(tmp_path), 1, 1, "error", "template 'absent.md.j2' is missing"),
         ("page.txt", 1, 1, "error", "template error: unsupported operand type(s) for +: 'int' and 'str'"),
     ]
+
+
+# --- forest plots: geometry ------------------------------------------------------------------------------------
+
+PSILOCYBIN_VS_ESCITALOPRAM = "Depressive symptoms (MADRS) at six weeks, psilocybin vs escitalopram"
+
+
+def test_a_linear_forest_plot_stacks_labels_above_intervals_on_a_round_axis():
+    """Kills kb.render.plot.x_forest_plot__mutmut_5, _7, _11, _28, _31, _32, _33, _35 to _40, _42, _45, _49, _50,
+    _59, _61, _68, _71 to _76, _78, _79, _82, _86, _88, _89, _91, _93, _94, _97, _98, _102, _118, _122, _124, _127;
+    xǁ_LinearScaleǁ__init____mutmut_8, _16, _17, _20, _24; xǁ_LinearScaleǁx__mutmut_10, _12, _16."""
+    items = [
+        PlotItem("PTSD severity (CAPS-5)", 0.9, (0.5, 1.3)),
+        PlotItem(PSILOCYBIN_VS_ESCITALOPRAM, -0.2, (-0.6, 0.2), pooled=True),
+    ]
+    plot = forest_plot("cohen_d", items, "outcome-ptsd-placebo-smd")
+    # Values -0.6..1.3 and the null 0: a range of 1.9, a quarter of it 0.475, so steps of 0.5 from -1 to 1.5;
+    # the 228 units between x=8 and x=236 make 91.2 units per 1.0 of Cohen's d.
+    assert plot.ticks == [
+        Tick(8.0, "-1"),
+        Tick(53.6, "-0.5"),
+        Tick(99.2, "0"),
+        Tick(144.8, "0.5"),
+        Tick(190.4, "1"),
+        Tick(236.0, "1.5"),
+    ]
+    # Rows from y=26: a 16-unit line per label line (text 4 above its bottom), then half a 22-unit bar to the
+    # interval's centre, then the bar's other half and a 4-unit gap; the axis 4 below the last row.
+    assert plot.rows == [
+        PlotRow(
+            label="PTSD severity (CAPS-5)",
+            full_label="PTSD severity (CAPS-5)",
+            lines=[LabelLine(38, "PTSD severity (CAPS-5)")],
+            y=53,
+            x=181.3,
+            x_low=144.8,
+            x_high=217.8,
+            value_text="0.9 [0.5, 1.3]",
+            pooled=False,
+        ),
+        PlotRow(
+            label=PSILOCYBIN_VS_ESCITALOPRAM,
+            full_label=PSILOCYBIN_VS_ESCITALOPRAM,
+            lines=[
+                LabelLine(80, "Depressive symptoms (MADRS) at six weeks, psilocybin"),
+                LabelLine(96, "vs escitalopram"),
+            ],
+            y=111,
+            x=81.0,
+            x_low=44.5,
+            x_high=117.4,
+            value_text="-0.2 [-0.6, 0.2]",
+            pooled=True,
+        ),
+    ]
+    assert plot.rows[1].diamond == "44.5,111.0 81.0,104.0 117.4,111.0 81.0,118.0"
+    assert (plot.id, plot.metric, plot.title, plot.log_scale) == (
+        "outcome-ptsd-placebo-smd",
+        "cohen_d",
+        "Cohen's d",
+        False,
+    )
+    assert (plot.width, plot.height, plot.plot_left, plot.plot_right, plot.value_left) == (400, 174, 8, 236, 246)
+    assert (plot.axis_y, plot.null_x) == (130, 99.2)
+    assert plot.description == (
+        "Forest plot of cohen's d with 95% confidence intervals: PTSD severity (CAPS-5): 0.9 [0.5, 1.3]; "
+        f"{PSILOCYBIN_VS_ESCITALOPRAM}: -0.2 [-0.6, 0.2]."
+    )
+
+
+@pytest.mark.parametrize(
+    ("value", "ci", "ticks", "row_x", "null_x"),
+    [
+        # 0..2.1 (the null is on the axis even when every interval lies above it): a quarter is 0.525, step 1.
+        (1.2, (0.4, 2.1), [(8.0, "0"), (84.0, "1"), (160.0, "2"), (236.0, "3")], (99.2, 38.4, 167.6), 8.0),
+        # The mirror image: every interval below the null still gets an axis up to 0.
+        (-1.2, (-2.1, -0.4), [(8.0, "-3"), (84.0, "-2"), (160.0, "-1"), (236.0, "0")], (144.8, 76.4, 205.6), 236.0),
+        # An effect of exactly 0 with no width: the axis is widened to -1..1 (steps of 0.5) around it.
+        (0, (0, 0), [(8.0, "-1"), (65.0, "-0.5"), (122.0, "0"), (179.0, "0.5"), (236.0, "1")], (122.0,) * 3, 122.0),
+    ],
+)
+def test_a_linear_axis_always_reaches_the_line_of_no_effect(value, ci, ticks, row_x, null_x):
+    """Kills kb.render.plot.xǁ_LinearScaleǁ__init____mutmut_4, _7, _9 to _13, _18."""
+    plot = forest_plot("mean_difference", [PlotItem("Outcome", value, ci)], "forest-md")
+    assert [(tick.x, tick.label) for tick in plot.ticks] == ticks
+    assert (plot.rows[0].x, plot.rows[0].x_low, plot.rows[0].x_high) == row_x
+    assert plot.null_x == null_x
+
+
+@pytest.mark.parametrize(
+    ("rough", "step"),
+    [(1.0, 1), (1.5, 2), (2.2, 2.5), (0.475, 0.5), (0.8, 1), (30, 50), (7, 10), (0.03, 0.05)],
+)
+def test_axis_steps_are_one_two_two_and_a_half_or_five_times_a_power_of_ten(rough, step):
+    """The smallest such step at least as large as the rough one.
+    Kills kb.render.plot.x__nice_step__mutmut_3, _7 to _14."""
+    assert _nice_step(rough) == pytest.approx(step)
+
+
+def test_a_ratio_plot_has_a_log_axis_with_every_other_tick_the_null_and_the_end():
+    """Eight candidate ticks (0.1 to 20) are thinned to the even ones plus 1 and 20.
+    Kills kb.render.plot.x_forest_plot__mutmut_123, _125, _126; xǁ_LogScaleǁticks__mutmut_3 to _14."""
+    items = [PlotItem("Relapse", 0.3, (0.15, 0.6)), PlotItem("Response", 4.0, (1.5, 15.0))]
+    plot = forest_plot("odds_ratio", items, "forest-or")
+    # x = 8 + 228 * (log10(v) - log10(0.1)) / (log10(20) - log10(0.1))
+    assert plot.ticks == [
+        Tick(8.0, "0.1"),
+        Tick(77.3, "0.5"),
+        Tick(107.1, "1"),
+        Tick(136.9, "2"),
+        Tick(206.2, "10"),
+        Tick(236.0, "20"),
+    ]
+    assert [(row.x, row.x_low, row.x_high) for row in plot.rows] == [(55.3, 25.4, 85.1), (166.7, 124.5, 223.6)]
+    assert (plot.title, plot.log_scale, plot.null_x) == ("Odds ratio", True, 107.1)
+    assert plot.description == (
+        "Forest plot of odds ratio with 95% confidence intervals on a log scale: "
+        "Relapse: 0.3 [0.15, 0.6]; Response: 4 [1.5, 15]."
+    )
+
+
+@pytest.mark.parametrize(
+    ("value", "ci", "ticks"),
+    [
+        # Every interval above 1: the axis starts at the null itself (a tick), and 2 is the only tick inside.
+        (3.0, (2.5, 4.0), [(8.0, "1"), (106.2, "2"), (236.0, "5")]),
+        # Every interval below 1: the axis ends at the null itself.
+        (0.3, (0.25, 0.4), [(8.0, "0.2"), (137.8, "0.5"), (236.0, "1")]),
+        # Seven ticks are all shown; only more are thinned.
+        (
+            2.0,
+            (0.25, 15.0),
+            [(8.0, "0.2"), (53.4, "0.5"), (87.7, "1"), (122.0, "2"), (167.4, "5"), (201.7, "10"), (236.0, "20")],
+        ),
+        # Beyond the tick list (0.01 to 1000) the axis ends at the interval's own bounds.
+        (
+            3.0,
+            (0.005, 2000.0),
+            [
+                (8.0, "0.005"),
+                (32.5, "0.02"),
+                (61.0, "0.1"),
+                (89.4, "0.5"),
+                (101.7, "1"),
+                (113.9, "2"),
+                (142.3, "10"),
+                (170.8, "50"),
+                (195.3, "200"),
+                (223.7, "1000"),
+                (236.0, "2000"),
+            ],
+        ),
+    ],
+)
+def test_a_log_axis_ends_on_ticks_around_the_intervals_and_the_null(value, ci, ticks):
+    """Kills kb.render.plot.xǁ_LogScaleǁ__init____mutmut_7, _10, _16, _18, _19, _22, _24, _25;
+    xǁ_LogScaleǁticks__mutmut_2."""
+    plot = forest_plot("risk_ratio", [PlotItem("Outcome", value, ci)], "forest-rr")
+    assert [(tick.x, tick.label) for tick in plot.ticks] == ticks
+
+
+def test_a_pooled_ratio_interval_rounded_down_to_zero_leaves_the_log_axis_alone():
+    """kb.render.synthesis._plots rounds a pooled CI to 2 places, so a pooled odds ratio's lower bound under 0.005
+    arrives as 0, which has no place on a log axis: the axis is set by the positive values and the null.
+    Kills kb.render.plot.xǁ_LogScaleǁ__init____mutmut_2."""
+    plot = forest_plot("odds_ratio", [PlotItem("Pooled, 3 trials (exploratory)", 0.05, (0.0, 0.6), True)], "forest")
+    assert [(tick.x, tick.label) for tick in plot.ticks] == [
+        (8.0, "0.05"),
+        (60.8, "0.1"),
+        (113.5, "0.2"),
+        (183.2, "0.5"),
+        (236.0, "1"),
+    ]
+    assert (plot.rows[0].x, plot.rows[0].x_high) == (8.0, 197.1)
+
+
+def test_a_metric_without_a_label_is_titled_by_its_code():
+    """The schema's metrics all have labels; one added without a label still gets a title, not a crash.
+    Kills kb.render.plot.x_forest_plot__mutmut_83, _84, _85."""
+    plot = forest_plot("rate_ratio", [PlotItem("Relapse", 0.5, (0.25, 1.0))], "forest")
+    assert plot.title == "rate_ratio"
+    assert plot.description == ("Forest plot of rate_ratio with 95% confidence intervals: Relapse: 0.5 [0.25, 1].")
+
+
+# --- forest plots: labels --------------------------------------------------------------------------------------
+
+
+def test_a_label_line_holds_exactly_fifty_four_characters():
+    """Kills kb.render.plot.x_wrap_label__mutmut_5, _6, _28."""
+    first = "Clinician-rated anxiety symptoms (HAM-A) at six weeks,"  # 54 characters
+    assert wrap_label(f"{first} psilocybin vs placebo") == [first, "psilocybin vs placebo"]
+
+
+def test_a_label_of_three_lines_keeps_two_and_ends_the_second_in_an_ellipsis():
+    """Kills kb.render.plot.x_wrap_label__mutmut_20, _22, _23, _24, _25."""
+    head = "Change from the baseline to the primary endpoint in"  # 51 characters
+    second = "Clinician-rated anxiety symptoms (HAM-A) at six weeks,"  # 54: cut to 53, then the ellipsis
+    assert wrap_label(f"{head} {second} versus placebo") == [
+        head,
+        "Clinician-rated anxiety symptoms (HAM-A) at six weeks…",
+    ]
+    second = "Clinician-rated depressive symptoms (GRID-HAMD) week 3"  # the cut ends in a space, dropped
+    assert wrap_label(f"{head} {second} versus placebo") == [
+        head,
+        "Clinician-rated depressive symptoms (GRID-HAMD) week…",
+    ]
+
+
+def test_a_word_longer_than_a_line_is_cut_with_an_ellipsis():
+    """Kills kb.render.plot.x_wrap_label__mutmut_27, _29 to _32."""
+    url = "https://clinicaltrials.gov/study/NCT03537014?tab=results"  # 56 characters
+    assert wrap_label(f"Remission, see {url}") == [
+        "Remission, see",
+        "https://clinicaltrials.gov/study/NCT03537014?tab=resu…",
+    ]
+
+
+# --- synthesis view models: the pooled estimate --------------------------------------------------------------
+
+POOLED_IDS = [
+    "anderson-2020-psilocybin-demoralization",
+    "bogenschutz-2022-psilocybin-alcohol",
+    "carhart-harris-2021-psilocybin-escitalopram",
+]
+
+
+def test_a_pooled_estimate_is_shown_rounded_with_its_studies():
+    """Estimate and intervals to 2 places, tau² to 3, I² as a whole percent.
+    Kills kb.render.synthesis.x__pooled_view__mutmut_2 to _35 except _22 to _24; x__round__mutmut_1 to _6."""
+    studies = shipped_studies()
+    pooled = Pooled("smd", POOLED_IDS, 0.8349, (0.3812, 1.2745), 0.09617, 61.7, (-4.1234, 5.6789))
+    view = _pooled_view(pooled, {i: studies[i] for i in POOLED_IDS}, RowCache(load_vocabulary(ROOT / "vocabulary.yml")))
+    assert (view.label, view.k, view.estimate_text, view.prediction_text, view.tau2, view.i2) == (
+        "Standardised mean difference",
+        3,
+        "0.83 [0.38, 1.27]",
+        "-4.12 to 5.68",
+        "0.096",
+        "62%",
+    )
+    assert [(row.id, row.cite) for row in view.studies] == [
+        ("anderson-2020-psilocybin-demoralization", "Anderson et al., 2020"),
+        ("bogenschutz-2022-psilocybin-alcohol", "Bogenschutz et al., 2022"),
+        ("carhart-harris-2021-psilocybin-escitalopram", "Carhart-Harris et al., 2021"),
+    ]
+
+
+def test_a_pooled_estimate_without_prediction_interval_says_none_and_an_unlabelled_metric_keeps_its_code():
+    """Kills kb.render.synthesis.x__pooled_view__mutmut_1, _22, _23, _24."""
+    rows = RowCache(load_vocabulary(ROOT / "vocabulary.yml"))
+    studies = {i: shipped_studies()[i] for i in POOLED_IDS}
+    view = _pooled_view(Pooled("odds_ratio", POOLED_IDS, 2.5, (1.2, 5.1), 0.0, 0.0, None), studies, rows)
+    assert (view.label, view.estimate_text, view.prediction_text, view.tau2, view.i2) == (
+        "Odds ratio",
+        "2.5 [1.2, 5.1]",
+        None,
+        "0",
+        "0%",
+    )
+    view = _pooled_view(Pooled("rate_ratio", POOLED_IDS, 2.5, (1.2, 5.1), 0.0, 0.0, None), studies, rows)
+    assert view.label == "rate_ratio"
+
+
+def test_a_pooled_record_of_synthesis_json_carries_the_unrounded_figures_and_the_method():
+    """Kills kb.render.synthesis.x__pooled__mutmut_1 to _16."""
+    pooled = Pooled("smd", POOLED_IDS, 0.8349, (0.3812, 1.2745), 0.09617, 61.7, (-4.1234, 5.6789))
+    method = "DerSimonian-Laird random effects, 95% CI and prediction interval (exploratory)"
+    assert _pooled(pooled) == {
+        "estimate": 0.8349,
+        "ci": [0.3812, 1.2745],
+        "tau2": 0.09617,
+        "i2": 61.7,
+        "prediction": [-4.1234, 5.6789],
+        "method": method,
+    }
+    pooled = Pooled("odds_ratio", POOLED_IDS, 2.5, (1.2, 5.1), 0.0, 0.0, None)
+    assert _pooled(pooled) == {
+        "estimate": 2.5,
+        "ci": [1.2, 5.1],
+        "tau2": 0.0,
+        "i2": 0.0,
+        "prediction": None,
+        "method": method,
+    }
