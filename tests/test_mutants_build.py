@@ -692,11 +692,18 @@ def test_serve_proxies_the_engine_shows_a_broken_edit_and_stops_everything_on_si
     (pages / "index.html").write_text("<html><body>the engine's page</body></html>", encoding="utf-8")
     engines_started = []
 
+    engine_pid = tmp_path / "engine.pid"  # so that the test can end the engine if serve fails to
+
     @contextlib.contextmanager
     def serving(engine, project, dev_addr):
         host, port = dev_addr.rsplit(":", 1)
         engines_started.append(dev_addr)
-        yield [sys.executable, "-m", "http.server", port, "--bind", host, "--directory", str(pages)]
+        script = (
+            f"import os, runpy, sys; open({str(engine_pid)!r}, 'w').write(str(os.getpid())); "
+            f"sys.argv = ['http.server', {port!r}, '--bind', {host!r}, '--directory', {str(pages)!r}]; "
+            "runpy.run_module('http.server', run_name='__main__')"
+        )
+        yield [sys.executable, "-c", script]
 
     monkeypatch.setattr(build.engines, "serving", serving)
     monkeypatch.setattr(build, "WATCH_DEBOUNCE_SECONDS", 0.1)
@@ -718,9 +725,14 @@ def test_serve_proxies_the_engine_shows_a_broken_edit_and_stops_everything_on_si
 
     helper = threading.Thread(target=contributor)
     helper.start()
-    with pytest.raises(KeyboardInterrupt):
-        build.serve(small, address, reports.append)
-    helper.join(timeout=30)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            build.serve(small, address, reports.append)
+        helper.join(timeout=30)
+        engine_stopped = address_problem(engines_started[0]) is None
+    finally:
+        with contextlib.suppress(OSError, ValueError):
+            os.kill(int(engine_pid.read_text()), signal.SIGKILL)  # the process this test's stand-in started
     assert outcome["first"] and b"the engine's page" in outcome["page"]
     assert b"/__kb/status" in outcome["page"]  # the banner script, added by the preview server
     assert outcome["reported"]
@@ -729,8 +741,7 @@ def test_serve_proxies_the_engine_shows_a_broken_edit_and_stops_everything_on_si
     assert problem.startswith(f"{build.display_path(small.entries_dir / KEPT[0])}.yaml:")
     assert {number: signal.getsignal(number) for number in build.STOP_SIGNALS} == handlers
     assert address_problem(address) is None  # the preview server let go of its port
-    engine_port = int(engines_started[0].rsplit(":", 1)[1])
-    assert address_problem(f"127.0.0.1:{engine_port}") is None  # and the engine has stopped
+    assert engine_stopped  # and the engine has stopped, its port free
 
 
 # --- the engine, Pagefind and the regeneration child, for real ------------------------------------------------

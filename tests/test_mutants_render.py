@@ -13,6 +13,7 @@ import io
 import json
 import os
 import re
+import shutil
 import subprocess
 from pathlib import Path
 from types import SimpleNamespace
@@ -28,8 +29,8 @@ from kb.link import Links, link_studies
 from kb.model import Arm, Author, Citation, Effect, Finding, Intervention, Notice, Study, study_from_dict
 from kb.problems import ProblemError, display_path
 from kb.project import Project
-from kb.references import Reference
-from kb.render import indexes, templating
+from kb.references import Reference, year_suffixes
+from kb.render import _assets, _check_reserved, _Renderer, indexes, render_site, templating
 from kb.render import output as render_output
 from kb.render.common import (
     RowCache,
@@ -65,6 +66,7 @@ from kb.render.output import (
     write_outputs,
 )
 from kb.render.plot import LabelLine, PlotItem, PlotRow, Tick, _nice_step, forest_plot, wrap_label
+from kb.render.reuse import Kept, RenderMemory, context_key, digest, page_keys
 from kb.render.safety import CountView, harms_view, safety_view
 from kb.render.study import (
     CiteFile,
@@ -2934,3 +2936,725 @@ def test_a_pooled_record_of_synthesis_json_carries_the_unrounded_figures_and_the
         "prediction": None,
         "method": method,
     }
+
+
+# --- render_site on the sample: which files docs/ holds ------------------------------------------------------------
+
+SAMPLE_STUDY_PAGES = sorted(
+    [
+        *SAMPLE,
+        "zz-2024-injection",
+        "zz-nd-edge-cases",
+        "zz-synth-2020-trial-a",
+        "zz-synth-2021-trial-a-follow-up",
+        "zz-synth-2021-trial-b",
+        "zz-synth-2022-trial-b-second-report",
+        "zz-synth-2022-trial-c",
+    ]
+)
+
+
+@whole_render
+def test_the_sample_has_exactly_one_page_per_study_and_the_study_table(sample):
+    """render_site, _render_pages, _job_name, _study_files: studies/ holds each entry's page and index.md, no more."""
+    names = sorted(path.name for path in (sample / "docs" / "studies").iterdir())
+    assert names == sorted([f"{study}.md" for study in SAMPLE_STUDY_PAGES] + ["index.md"])
+    assert page(sample, "studies/peck-2023-psilocybin-anorexia.md").count("<h1 ") == 1
+    assert (
+        '<h1 id="peck-2023-psilocybin-anorexia">A single psilocybin dose was well tolerated by ten women with anorexia'
+        " in a first safety study</h1>" in page(sample, "studies/peck-2023-psilocybin-anorexia.md")
+    )
+
+
+@whole_render
+def test_every_term_in_use_has_a_page_and_each_facet_an_index(sample):
+    """_Listings.terms, _term, _facets: a page per term a sample entry carries, an index.md per facet."""
+    conditions = sorted(path.name for path in (sample / "docs" / "conditions").iterdir())
+    assert conditions[:2] == ["anorexia-nervosa.md", "depression.md"]
+    assert "ptsd.md" in conditions and "treatment-resistant-depression.md" in conditions
+    assert "index.md" in conditions and "cancer-distress.md" not in conditions  # no sample entry is about cancer
+    for facet in ("mechanisms", "substances", "conditions", "designs", "outcomes", "settings"):
+        assert (sample / "docs" / facet / "index.md").is_file(), facet
+    assert sorted(path.name for path in (sample / "docs" / "substances").iterdir()) == [
+        "escitalopram.md",
+        "index.md",
+        "ketamine.md",
+        "mdma.md",
+        "psilocybin.md",
+    ]
+
+
+@whole_render
+def test_the_generated_folders_hold_the_tables_reference_pages_and_feed(sample):
+    """_Listings tables, _reference_pages, _downloads: the study table, evidence matrices, statistics,
+    bibliography, the seven downloads with their page, and the Atom feed, each at its path."""
+    docs = sample / "docs"
+    for name in ("studies/index.md", "evidence/index.md", ".generated/stats.md", "bibliography/index.md", "feed.xml"):
+        assert (docs / name).is_file(), name
+    assert sorted(path.name for path in (docs / "downloads").iterdir()) == [
+        "index.md",
+        "references.bib",
+        "references.json",
+        "references.ris",
+        "studies.csv",
+        "studies.json",
+        "study.schema.json",
+        "synthesis.json",
+    ]
+    assert sorted(path.name for path in (docs / "evidence").iterdir()) == ["index.md"]
+    assert sorted(path.name for path in (docs / "bibliography").iterdir()) == ["index.md"]
+
+
+# --- the way back to the site root (each page's `root`) -------------------------------------------------------------
+
+
+@whole_render
+def test_each_page_links_back_to_the_site_root_from_its_own_depth(sample):
+    """_study_files, _term, _facets, _studies, _evidence, _stats, _reference_pages: the `root` each page is given."""
+    study = page(sample, "studies/peck-2023-psilocybin-anorexia.md")
+    assert '<a class="kb-term" href="../../conditions/anorexia-nervosa/">Anorexia nervosa</a>' in study
+    term = page(sample, "conditions/depression.md")
+    assert '<a href="../../studies/?conditions=depression">Filter them in the study table</a>' in term
+    facet = page(sample, "conditions/index.md")
+    assert '<tr><td><a href="../conditions/anorexia-nervosa/">Anorexia nervosa</a></td><td>1</td>' in facet
+    table = page(sample, "studies/index.md")
+    assert '<a href="../studies/peck-2023-psilocybin-anorexia/">' in table
+    evidence = page(sample, "evidence/index.md")
+    assert '<th scope="col"><a href="../conditions/depression/">Depression</a></th>' in evidence
+    stats = page(sample, ".generated/stats.md")
+    assert (
+        '<li><a href="studies/peck-2023-psilocybin-anorexia/">A single psilocybin dose was well tolerated by ten women'
+        " with anorexia in a first safety study</a>" in stats
+    )
+    bibliography = page(sample, "bibliography/index.md")
+    assert 'Download them all as <a href="../downloads/references.bib">BibTeX</a>' in bibliography
+    assert '<a class="kb-summary-link" href="../studies/peck-2023-psilocybin-anorexia/">Summary</a>' in bibliography
+
+
+@whole_render
+def test_the_evidence_page_has_the_substance_and_the_mechanism_matrix_against_conditions(sample):
+    """_Listings._evidence: two matrices, substances x conditions then mechanisms x conditions."""
+    evidence = page(sample, "evidence/index.md")
+    assert evidence.count("<table") == 2
+    substances = evidence.index('<thead><tr><th scope="col">Substances \\ Conditions</th>')
+    mechanisms = evidence.index('<thead><tr><th scope="col">Mechanisms \\ Conditions</th>')
+    assert substances < mechanisms
+
+
+@whole_render
+def test_the_feed_is_titled_with_the_site_name_from_mkdocs_yml(sample):
+    """_Renderer: the site name is a global of every template (the feed shows it)."""
+    feed = page(sample, "feed.xml")
+    assert "  <title>Psychedelic Evidence Summaries: new studies</title>\n" in feed
+    assert "  <author><name>Psychedelic Evidence Summaries</name></author>\n" in feed
+    assert '<?xml-stylesheet type="text/xsl" href="kb-assets/feed.xsl"?>' in feed
+
+
+# --- _Renderer ----------------------------------------------------------------------------------------------------
+
+
+def test_a_page_template_gets_the_site_name_the_certainty_globals_its_root_and_its_context(tmp_path):
+    """_Renderer: a knowledge base's own template wins over the generator's and can use every global; the page is
+    UTF-8 at the path given."""
+    (tmp_path / "templates").mkdir()
+    (tmp_path / "templates" / "probe.md.j2").write_text(
+        "{{ site_name }}|{{ certainty_labels['very-low'] }}|{{ certainty_symbols.moderate }}|{{ root }}|{{ word }}",
+        encoding="utf-8",
+    )
+    (tmp_path / "templates" / "feed.xml.j2").write_text("own feed of {{ site_name }}", encoding="utf-8")
+    renderer = _Renderer(Project(tmp_path), "Evidence à la carte")
+    output = renderer.page("probe.md.j2", "studies/probe.md", "../../", word="psilocybin")
+    assert output.path == "studies/probe.md"
+    assert output.content == "Evidence à la carte|Very low|⊕⊕⊕◯|../../|psilocybin".encode()
+    assert renderer.page("feed.xml.j2", "feed.xml", "").content == b"own feed of Evidence \xc3\xa0 la carte"
+    sizes = dict.fromkeys(["references.bib", "references.ris", "references.json", "studies.json", "studies.csv"], 7)
+    downloads = renderer.page(
+        "downloads.md.j2", "downloads/index.md", "../", count=1, sizes={**sizes, "synthesis.json": 7}
+    )
+    assert "<p>The 1 study of this knowledge base, free to reuse." in downloads.content.decode()  # the generator's
+
+
+# --- _downloads: the whole-list downloads joined from each study's part --------------------------------------------
+
+AGIN_LIEBES_BIBTEX = """@article{agin-liebes-2025-self-compassion,
+  author = {Agin-Liebes, Gabrielle and Zeifman, Richard J. and Mitchell, Jennifer M.},
+  title = {Self-compassion mediates treatment effects in {MDMA-assisted} therapy for posttraumatic stress disorder},
+  year = {2025},
+  journal = {European Journal of Psychotraumatology},
+  volume = {16},
+  number = {1},
+  eid = {2485513},
+  doi = {10.1080/20008066.2025.2485513},
+}
+"""
+
+
+@whole_render
+def test_the_bibtex_download_holds_every_study_newest_first_separated_by_blank_lines(sample):
+    """_downloads, _study_files: references.bib is the studies' BibTeX entries joined by a blank line."""
+    bibtex = page(sample, "downloads/references.bib")
+    assert bibtex.startswith(AGIN_LIEBES_BIBTEX + "\n@article{zz-2024-injection,\n")
+    assert bibtex.count("\n\n@") == 17
+    assert "\n\n@article{peck-2023-psilocybin-anorexia,\n" in bibtex
+
+
+@whole_render
+def test_the_ris_download_separates_records_with_a_crlf_blank_line(sample):
+    """_downloads: references.ris joins the studies' RIS records with CRLF, as RIS readers expect."""
+    ris = (sample / "docs" / "downloads" / "references.ris").read_bytes().decode("utf-8")
+    assert ris.startswith("TY  - JOUR\r\nID  - agin-liebes-2025-self-compassion\r\nAU  - Agin-Liebes, Gabrielle\r\n")
+    assert ris.count("ER  - \r\n\r\nTY  - ") == 17
+    assert ris.count("TY  - ") == 18
+    assert "\n" not in ris.replace("\r\n", "")
+
+
+@whole_render
+def test_the_json_downloads_list_every_study_one_item_a_line(sample):
+    """_downloads, _study_files: references.json (CSL-JSON) and studies.json (full records), 18 items each."""
+    csl = page(sample, "downloads/references.json")
+    assert csl.startswith(
+        '[\n{"id": "agin-liebes-2025-self-compassion", "type": "article-journal", "title": "Self-compassion mediates'
+        ' treatment effects in MDMA-assisted therapy for posttraumatic stress disorder", "author": [{"family":'
+        ' "Agin-Liebes", "given": "Gabrielle"}, '
+    )
+    assert csl.count('\n{"id": ') == 18
+    records = page(sample, "downloads/studies.json")
+    assert records.startswith(
+        '[\n{"id": "agin-liebes-2025-self-compassion", "title": "Self-compassion mediates treatment effects in'
+        ' MDMA-assisted therapy for posttraumatic stress disorder", "headline": "How MDMA-assisted therapy boosts'
+        ' self-compassion and eases PTSD", '
+    )
+    assert records.count('\n{"id": ') == 18
+
+
+@whole_render
+def test_the_csv_download_has_a_header_and_a_row_per_study(sample):
+    """_downloads, _study_files: studies.csv, one row per study in site order."""
+    lines = page(sample, "downloads/studies.csv").splitlines()
+    assert lines[0].startswith("id,url,headline,title,authors,year,journal,")
+    assert len(lines) == 19
+    assert lines[1].startswith(
+        "agin-liebes-2025-self-compassion,studies/agin-liebes-2025-self-compassion/,How MDMA-assisted therapy"
+        " boosts self-compassion and eases PTSD,"
+    )
+    assert lines[2].startswith("zz-2024-injection,studies/zz-2024-injection/,")
+
+
+@whole_render
+def test_the_schema_and_synthesis_downloads(sample):
+    """_downloads: the JSON Schema is the package's file as it is; synthesis.json lists the outcome groups."""
+    schema = ROOT / "kb" / "schema" / "study.schema.json"
+    assert (sample / "docs" / "downloads" / "study.schema.json").read_bytes() == schema.read_bytes()
+    synthesis = page(sample, "downloads/synthesis.json")
+    assert synthesis.startswith('[\n {\n  "facet": "mechanisms",\n  "term": "fear-extinction",\n')
+    assert '"zz-synth-2020-trial-a"' in synthesis
+
+
+@whole_render
+def test_the_downloads_page_counts_the_studies_and_gives_each_file_size(sample):
+    """_downloads: the page's count is the number of studies, each size the file's length in bytes."""
+    downloads = page(sample, "downloads/index.md")
+    assert "<p>The 18 studies of this knowledge base, free to reuse." in downloads
+    folder = sample / "docs" / "downloads"
+    for name, label in [
+        ("references.bib", "| [references.bib](references.bib) | BibTeX | LaTeX, BibDesk, JabRef"),
+        ("references.ris", "| [references.ris](references.ris) | RIS | Zotero, EndNote, Mendeley"),
+        ("references.json", "| [references.json](references.json) | CSL-JSON | Pandoc, citeproc, Zotero"),
+        ("studies.csv", "| [studies.csv](studies.csv) | CSV | One row per study for spreadsheets"),
+    ]:
+        assert f"{label} ({(folder / name).stat().st_size} bytes) |\n" in downloads, name
+    assert f"described by the schema ({(folder / 'studies.json').stat().st_size} bytes) |" in downloads
+    assert f"pooled estimate where there is one ({(folder / 'synthesis.json').stat().st_size} bytes) |" in downloads
+
+
+# --- _assets --------------------------------------------------------------------------------------------------------
+
+
+@whole_render
+def test_the_assets_are_copied_into_kb_assets(sample):
+    """_assets: the generator's scripts and stylesheets, byte for byte, in docs/kb-assets/."""
+    assets = ROOT / "kb" / "defaults" / "assets"
+    copied = sample / "docs" / "kb-assets"
+    assert sorted(path.name for path in copied.iterdir()) == ["cite.js", "feed.xsl", "kb.css", "study-table.js"]
+    for name in ("cite.js", "feed.xsl", "kb.css", "study-table.js"):
+        assert (copied / name).read_bytes() == (assets / name).read_bytes(), name
+
+
+def test_a_knowledge_base_s_own_asset_wins_over_the_generator_s(tmp_path):
+    """_assets: templates/assets/<name> replaces the generator's file of that name; the others stay."""
+    own = tmp_path / "templates" / "assets"
+    own.mkdir(parents=True)
+    (own / "kb.css").write_text("body { color: red; }\n", encoding="utf-8")
+    outputs = {output.path: output.content for output in _assets(Project(tmp_path))}
+    assert sorted(outputs) == [
+        "kb-assets/cite.js",
+        "kb-assets/feed.xsl",
+        "kb-assets/kb.css",
+        "kb-assets/study-table.js",
+    ]
+    assert outputs["kb-assets/kb.css"] == b"body { color: red; }\n"
+    assert outputs["kb-assets/cite.js"] == (ROOT / "kb" / "defaults" / "assets" / "cite.js").read_bytes()
+
+
+# --- _check_reserved ------------------------------------------------------------------------------------------------
+
+
+def test_a_study_with_the_id_index_is_refused():
+    """_check_reserved: the id 'index' would overwrite the study table."""
+    peck = shipped_studies()["peck-2023-psilocybin-anorexia"]
+    renamed = dataclasses.replace(peck, id="index")
+    with pytest.raises(ProblemError) as raised:
+        _check_reserved(link_studies([shipped_studies()["goodwin-2022-psilocybin-trd"], renamed]))
+    problem = raised.value.problem
+    assert (problem.path, problem.line, problem.col, problem.severity) == (display_path(peck.path), 1, 1, "error")
+    assert problem.message == "the id 'index' is reserved for the study table; choose firstauthor-year-keyword"
+
+
+def test_a_term_with_the_slug_index_is_refused():
+    """_check_reserved: a term slug 'index' would overwrite its facet's index page."""
+    peck = shipped_studies()["peck-2023-psilocybin-anorexia"]
+    tagged = dataclasses.replace(peck, mechanisms=[*peck.mechanisms, "index"])
+    with pytest.raises(ProblemError) as raised:
+        _check_reserved(link_studies([tagged]))
+    problem = raised.value.problem
+    assert (problem.path, problem.line, problem.col, problem.severity) == ("vocabulary.yml", 1, 1, "error")
+    assert problem.message == "the mechanisms term slug 'index' is reserved"
+
+
+def test_ids_and_slugs_that_merely_contain_index_are_accepted():
+    """_check_reserved: only the exact name is reserved."""
+    peck = shipped_studies()["peck-2023-psilocybin-anorexia"]
+    study = dataclasses.replace(peck, id="index-2023-study", mechanisms=[*peck.mechanisms, "indexed"])
+    assert _check_reserved(link_studies([study, shipped_studies()["goodwin-2022-psilocybin-trd"]])) is None
+
+
+# --- page_keys: a page's key changes when, and only when, what the page shows changes -----------------------------
+
+ANDERSON = "anderson-2020-psilocybin-demoralization"  # among Peck's related studies (by shared tags only)
+MORENO = "moreno-2006-psilocybin-ocd"  # not among Peck's related studies
+BARBA = "barba-2022-psilocybin-rumination"  # a secondary analysis of CARHART_2021 (its parent)
+CARHART_2021 = "carhart-harris-2021-psilocybin-escitalopram"
+KEYED_TERMS = [
+    ("conditions", "anorexia-nervosa"),
+    ("conditions", "depression"),
+    ("conditions", "treatment-resistant-depression"),
+    ("mechanisms", "rumination"),
+    ("outcomes", "eating-disorder-severity"),
+]
+
+
+def keys_of(studies: list[Study]) -> dict[tuple[str, ...], bytes]:
+    links = link_studies(studies)
+    vocabulary = load_vocabulary(ROOT / "vocabulary.yml")
+    rows = RowCache(vocabulary, year_suffixes({study.id: study.citation for study in links.studies}))
+    return page_keys(links, rows, KEYED_TERMS, lambda facet, slug: [t.slug for t in vocabulary.narrower(facet, slug)])
+
+
+def edited(study_id: str, **changes) -> list[Study]:
+    """Every shipped study, with one of them changed."""
+    studies = dict(shipped_studies())
+    studies[study_id] = dataclasses.replace(studies[study_id], **changes)
+    return list(studies.values())
+
+
+def changed_keys(before: dict, after: dict) -> set:
+    assert sorted(before) == sorted(after)
+    return {name for name in before if before[name] != after[name]}
+
+
+def test_page_keys_name_every_study_page_and_the_given_term_pages():
+    """page_keys: one key per study page and per term page asked for, the same on a second computation."""
+    keys = keys_of(list(shipped_studies().values()))
+    assert len(keys) == 48 + 5
+    assert {name for name in keys if name[0] == "term"} == {("term", *term) for term in KEYED_TERMS}
+    assert ("study", PECK) in keys and ("study", BARBA) in keys
+    assert keys == keys_of(list(shipped_studies().values()))
+    assert len(set(keys.values())) == len(keys)  # no two pages share a key
+    assert all(len(key) == 16 for key in keys.values())
+
+
+def test_editing_a_study_s_summary_changes_its_own_page_and_its_term_pages_only():
+    """page_keys: a study's key names its record; its term pages name their studies' records."""
+    peck = shipped_studies()[PECK]
+    before = keys_of(list(shipped_studies().values()))
+    after = keys_of(edited(PECK, summary=dataclasses.replace(peck.summary, overview="An edited overview.")))
+    assert changed_keys(before, after) == {
+        ("study", PECK),
+        ("term", "conditions", "anorexia-nervosa"),
+        ("term", "outcomes", "eating-disorder-severity"),
+    }
+
+
+def test_editing_a_related_study_s_headline_changes_the_page_that_lists_it():
+    """page_keys: a study's key names the rows of its related studies; an unrelated study's edit leaves it."""
+    before = keys_of(list(shipped_studies().values()))
+    related = keys_of(edited(ANDERSON, headline="An edited headline"))
+    assert ("study", PECK) in changed_keys(before, related)
+    assert ("study", ANDERSON) in changed_keys(before, related)
+    unrelated = keys_of(edited(MORENO, headline="An edited headline"))
+    assert ("study", PECK) not in changed_keys(before, unrelated)
+    assert ("study", MORENO) in changed_keys(before, unrelated)
+    assert ("term", "conditions", "anorexia-nervosa") not in changed_keys(before, unrelated)
+
+
+def test_naming_a_related_study_changes_its_page_even_when_the_list_keeps_its_order():
+    """page_keys: the "linked by the authors" mark (explicit) is part of the related study's key."""
+    before = keys_of(list(shipped_studies().values()))
+    after = keys_of(edited(ANDERSON, related=[PECK]))
+    assert ("study", PECK) in changed_keys(before, after)
+
+
+def test_the_parent_s_headline_is_in_the_child_s_key_and_the_child_s_in_the_parent_s():
+    """page_keys, _neighbour_ids: a child's page shows its parent, a parent's page lists its children."""
+    before = keys_of(list(shipped_studies().values()))
+    parent_edit = changed_keys(before, keys_of(edited(CARHART_2021, headline="An edited headline")))
+    assert {("study", CARHART_2021), ("study", BARBA)} <= parent_edit
+    assert ("study", PECK) not in parent_edit
+    child_edit = changed_keys(before, keys_of(edited(BARBA, headline="An edited headline")))
+    assert {("study", CARHART_2021), ("study", BARBA), ("term", "mechanisms", "rumination")} <= child_edit
+    assert ("term", "conditions", "anorexia-nervosa") not in child_edit
+
+
+def test_a_parent_and_its_child_show_each_other_even_when_not_related_by_tags():
+    """page_keys, _neighbour_ids: Mitchell's MDMA trial is not among the related studies of Peck's psilocybin study
+    nor the other way round; once Peck's entry names it as its parent, each page shows the other's headline."""
+    mitchell = "mitchell-2021-mdma-ptsd"
+    peck = shipped_studies()[PECK]
+    unlinked = list(shipped_studies().values())
+    assert ("study", PECK) not in changed_keys(keys_of(unlinked), keys_of(edited(mitchell, headline="Edited")))
+    child = dataclasses.replace(peck, design=dataclasses.replace(peck.design, parent=mitchell))
+    linked = [child if study.id == PECK else study for study in unlinked]
+    before = keys_of(linked)
+    parent_edit = [dataclasses.replace(s, headline="Edited") if s.id == mitchell else s for s in linked]
+    assert ("study", PECK) in changed_keys(before, keys_of(parent_edit))
+    child_edit = [dataclasses.replace(s, headline="Edited") if s.id == PECK else s for s in linked]
+    assert ("study", mitchell) in changed_keys(before, keys_of(child_edit))
+
+
+def test_a_year_suffix_is_part_of_the_key():
+    """page_keys: a study's own key names its year suffix (2022a, 2022b), which its citation shows."""
+    vocabulary = load_vocabulary(ROOT / "vocabulary.yml")
+    links = link_studies(list(shipped_studies().values()))
+    plain = RowCache(vocabulary, {})
+    suffixed = RowCache(vocabulary, {PECK: "a"})
+    narrower = lambda facet, slug: []  # noqa: E731
+    before = page_keys(links, plain, KEYED_TERMS, narrower)
+    after = page_keys(links, suffixed, KEYED_TERMS, narrower)
+    assert ("study", PECK) in changed_keys(before, after)
+    assert ("term", "conditions", "anorexia-nervosa") in changed_keys(before, after)
+    assert ("study", "mitchell-2021-mdma-ptsd") not in changed_keys(before, after)
+
+
+def test_a_term_page_key_names_the_counts_of_its_narrower_terms():
+    """page_keys: depression's page shows how many studies its narrower term (treatment-resistant) has."""
+    before = keys_of(list(shipped_studies().values()))
+    # Peck's study is not about depression; tagged with resistant depression, only the narrower count changes
+    after = keys_of(edited(PECK, conditions=[*shipped_studies()[PECK].conditions, "treatment-resistant-depression"]))
+    changed = changed_keys(before, after)
+    assert ("term", "conditions", "treatment-resistant-depression") in changed
+    assert ("term", "conditions", "depression") in changed
+    assert "depression" not in shipped_studies()[PECK].conditions
+
+
+def test_a_term_page_key_names_the_terms_in_use_in_its_facet():
+    """page_keys: a term coming into use in a facet changes that facet's term pages, not the others'."""
+    before = keys_of(list(shipped_studies().values()))
+    after = keys_of(edited(MORENO, conditions=[*shipped_studies()[MORENO].conditions, "a-new-condition"]))
+    changed = changed_keys(before, after)
+    assert ("term", "conditions", "anorexia-nervosa") in changed  # Moreno's study is not about anorexia
+    assert ("term", "outcomes", "eating-disorder-severity") not in changed
+
+
+def test_a_term_page_key_names_the_trial_each_of_its_studies_belongs_to():
+    """page_keys: a term page groups reports of one trial; when another entry names Peck's study as its parent,
+    the anorexia page's key changes though Peck's record did not."""
+    moreno = shipped_studies()[MORENO]
+    before = keys_of(list(shipped_studies().values()))
+    after = keys_of(edited(MORENO, design=dataclasses.replace(moreno.design, parent=PECK)))
+    assert ("term", "conditions", "anorexia-nervosa") in changed_keys(before, after)
+
+
+def test_a_term_page_key_names_whether_its_study_is_a_secondary_report():
+    """page_keys: when the parent a study names comes into the knowledge base, the study becomes a secondary
+    report (its record unchanged) and the key of its term page changes."""
+    without_parent = [study for study in shipped_studies().values() if study.id != CARHART_2021]
+    before = keys_of(without_parent)
+    after = {
+        name: key for name, key in keys_of(list(shipped_studies().values())).items() if name != ("study", CARHART_2021)
+    }
+    assert ("term", "mechanisms", "rumination") in changed_keys(before, after)
+
+
+# --- digest, context_key ----------------------------------------------------------------------------------------
+
+
+def test_digest_is_a_short_stable_digest_of_its_parts():
+    """digest: equal parts, equal digests; any difference in value or order, another digest."""
+    assert digest("a", 1) == digest("a", 1)
+    assert len({digest("a", 1), digest("a", 2), digest(1, "a"), digest("a"), digest(("a", 1))}) == 5
+    assert len(digest("a", 1)) == 16
+
+
+def kb_folder(tmp_path: Path) -> tuple[Path, Path, Path]:
+    vocabulary = tmp_path / "vocabulary.yml"
+    vocabulary.write_text("mechanisms: {}\n", encoding="utf-8")
+    own = tmp_path / "templates"
+    (own / "overrides").mkdir(parents=True)
+    (own / "study.md.j2").write_text("own study page\n", encoding="utf-8")
+    (own / "overrides" / "main.html").write_text("theme\n", encoding="utf-8")
+    generator = tmp_path / "generator"
+    generator.mkdir()
+    (generator / "term.md.j2").write_text("term page\n", encoding="utf-8")
+    return vocabulary, own, generator
+
+
+def test_the_context_key_names_the_site_name_the_vocabulary_and_every_template(tmp_path):
+    """context_key: what every page reads; a change to any of it gives another key, nothing else does."""
+    vocabulary, own, generator = kb_folder(tmp_path)
+    key = context_key("Site", vocabulary, [own, generator])
+    assert context_key("Site", vocabulary, [own, generator]) == key
+    (tmp_path / "unrelated.txt").write_text("not read\n", encoding="utf-8")
+    assert context_key("Site", vocabulary, [own, generator]) == key
+    assert context_key("Another site", vocabulary, [own, generator]) != key
+    keys = {key}
+    for path, text in [
+        (vocabulary, "mechanisms: {a: {label: A}}\n"),
+        (own / "study.md.j2", "edited study page\n"),
+        (own / "overrides" / "main.html", "edited theme\n"),  # in a subfolder
+        (generator / "term.md.j2", "edited term page\n"),
+        (generator / "added.md.j2", "a new template\n"),
+    ]:
+        path.write_text(text, encoding="utf-8")
+        keys.add(context_key("Site", vocabulary, [own, generator]))
+    assert len(keys) == 6
+
+
+def test_the_context_key_accepts_a_knowledge_base_without_templates(tmp_path):
+    """context_key: a missing templates/ folder counts as empty; renaming a template changes the key."""
+    vocabulary, _, generator = kb_folder(tmp_path)
+    key = context_key("Site", vocabulary, [tmp_path / "absent", generator])
+    assert key == context_key("Site", vocabulary, [generator])
+    (generator / "term.md.j2").rename(generator / "renamed.md.j2")
+    assert context_key("Site", vocabulary, [generator]) != key
+
+
+# --- RenderMemory -----------------------------------------------------------------------------------------------
+
+
+def memory_with(tmp_path: Path) -> RenderMemory:
+    (tmp_path / "studies").mkdir()
+    (tmp_path / "studies" / "a.md").write_text("page\n", encoding="utf-8")
+    memory = RenderMemory()
+    memory.start(b"context")
+    memory.remember({("study", "a"): Kept(b"key", ("studies/a.md",), "files of a")})
+    return memory
+
+
+def test_a_job_is_reusable_while_its_key_and_its_files_are_unchanged(tmp_path):
+    """RenderMemory.reusable: the kept job when the key is the same and every file it wrote is there."""
+    memory = memory_with(tmp_path)
+    assert memory.reusable(("study", "a"), b"key", tmp_path) == Kept(b"key", ("studies/a.md",), "files of a")
+    assert memory.reusable(("study", "a"), b"another key", tmp_path) is None
+    assert memory.reusable(("study", "b"), b"key", tmp_path) is None
+    (tmp_path / "studies" / "a.md").unlink()
+    assert memory.reusable(("study", "a"), b"key", tmp_path) is None
+
+
+def test_a_kept_file_replaced_by_a_folder_is_not_reused(tmp_path):
+    """RenderMemory.reusable: the files must be files."""
+    memory = memory_with(tmp_path)
+    (tmp_path / "studies" / "a.md").unlink()
+    (tmp_path / "studies" / "a.md").mkdir()
+    assert memory.reusable(("study", "a"), b"key", tmp_path) is None
+
+
+def test_a_new_context_forgets_every_job_and_the_same_context_keeps_them(tmp_path):
+    """RenderMemory.start: the vocabulary, templates or site name changed: nothing is reusable."""
+    memory = memory_with(tmp_path)
+    memory.start(b"context")
+    assert memory.reusable(("study", "a"), b"key", tmp_path) is not None
+    assert memory.context == b"context"
+    memory.start(b"another context")
+    assert memory.context == b"another context"
+    assert memory.reusable(("study", "a"), b"key", tmp_path) is None
+
+
+def test_forgetting_drops_the_jobs_and_the_context(tmp_path):
+    """RenderMemory.forget: after a failed run nothing is reusable, even with the same context."""
+    memory = memory_with(tmp_path)
+    memory.forget()
+    assert memory.context is None
+    assert memory.reusable(("study", "a"), b"key", tmp_path) is None
+    memory.start(b"context")
+    assert memory.reusable(("study", "a"), b"key", tmp_path) is None
+
+
+def test_a_fresh_memory_has_no_context_and_reuses_nothing(tmp_path):
+    """RenderMemory.__init__."""
+    memory = RenderMemory()
+    assert memory.context is None
+    assert memory.reusable(("study", "a"), b"key", tmp_path) is None
+
+
+def test_remembering_a_run_replaces_what_the_runs_before_left(tmp_path):
+    """RenderMemory.remember: jobs of earlier runs that this run did not have are forgotten."""
+    memory = memory_with(tmp_path)
+    (tmp_path / "studies" / "b.md").write_text("page\n", encoding="utf-8")
+    memory.remember({("study", "b"): Kept(b"key b", ("studies/b.md",))})
+    assert memory.reusable(("study", "a"), b"key", tmp_path) is None
+    assert memory.reusable(("study", "b"), b"key b", tmp_path) == Kept(b"key b", ("studies/b.md",), None)
+
+
+# --- render_site with a RenderMemory: reuse on a small knowledge base ----------------------------------------------
+
+
+@pytest.fixture
+def small_kb(sample, tmp_path) -> Path:
+    """A copy of the generated sample (entries, vocabulary, docs/) to regenerate with a memory."""
+    root = tmp_path / "kb"
+    shutil.copytree(sample, root, ignore=shutil.ignore_patterns(".cache", "site"))
+    return root
+
+
+def render_small(root: Path, memory: RenderMemory | None, site_name: str | None = "Site", rendered: list | None = None):
+    """render_site on the folder (with its default site name for None); `rendered` gets the files of each page job
+    rendered (through `progress`)."""
+    vocabulary = load_vocabulary(root / "vocabulary.yml")
+    paths = sorted((root / "entries").glob("[!_]*.yaml"))
+    result = validate_entries(paths, vocabulary, others=paths)
+
+    def progress(results):
+        for files, written in results:
+            rendered.extend(path for path, _ in written)
+            yield files, written
+
+    links = link_studies(result.studies)
+    named = {} if site_name is None else {"site_name": site_name}
+    wrap = progress if rendered is not None else None
+    return render_site(Project(root), links, vocabulary, **named, progress=wrap, memory=memory)
+
+
+TABLES = [  # the pages that list every study: rendered on every run
+    "studies/index.md",
+    "evidence/index.md",
+    "mechanisms/index.md",
+    "substances/index.md",
+    "conditions/index.md",
+    "designs/index.md",
+    "settings/index.md",
+    "outcomes/index.md",
+    ".generated/stats.md",
+]
+
+
+@whole_render
+def test_a_second_render_with_a_memory_renders_and_writes_only_the_tables(small_kb, monkeypatch):
+    """render_site, _render_pages, _unchanged: with nothing changed, no study or term page is rendered again; every
+    generated file is still named (none is removed) and only the files of the tables may be rewritten."""
+    from kb import render
+
+    memory = RenderMemory()
+    first = render_small(small_kb, memory)
+    assert memory.context is not None
+    rendered = []
+    real = render._study_files
+    monkeypatch.setattr(render, "_study_files", lambda *a: rendered.append(a[1].id) or real(*a))
+    pages = []
+    second = render_small(small_kb, memory, rendered=pages)
+    assert rendered == []
+    assert pages == TABLES
+    assert second.written == [] and second.removed == []
+    assert second.unchanged == first.unchanged + len(first.written)
+    entry = small_kb / "entries" / f"{PECK}.yaml"
+    entry.write_text(entry.read_text(encoding="utf-8").replace("headline: A single", "headline: One single"), "utf-8")
+    pages.clear()
+    third = render_small(small_kb, memory, rendered=pages)
+    # Peck's page, and the two pages that list it among their related studies (the sample's other psilocybin trials)
+    assert sorted(rendered) == ["carhart-harris-2016-psilocybin-trd", "carhart-harris-2018-trd-follow-up", PECK]
+    assert f"studies/{PECK}.md" in third.written and "conditions/anorexia-nervosa.md" in third.written
+    assert "conditions/ptsd.md" not in third.written
+    assert pages == [
+        *TABLES,
+        f"studies/{PECK}.md",  # newest first
+        "studies/carhart-harris-2018-trd-follow-up.md",
+        "studies/carhart-harris-2016-psilocybin-trd.md",
+        "substances/psilocybin.md",  # a page per term of the entry, facet by facet
+        "conditions/anorexia-nervosa.md",
+        "designs/open-label-trial.md",
+        "settings/clinical-practice.md",
+        "settings/research.md",
+        "outcomes/adverse-events.md",
+        "outcomes/eating-disorder-severity.md",
+    ]
+    assert "One single psilocybin dose" in (small_kb / "docs" / "studies" / f"{PECK}.md").read_text("utf-8")
+    assert "One single psilocybin dose" in (small_kb / "docs" / "downloads" / "studies.csv").read_text("utf-8")
+    # Tagged with resistant depression: the depression page (not about Peck's study) shows its narrower term's count
+    text = entry.read_text(encoding="utf-8")
+    entry.write_text(text.replace("conditions: [anorexia-nervosa]", "conditions: [anorexia-nervosa, trd]"), "utf-8")
+    fourth = render_small(small_kb, memory)
+    assert "conditions/depression.md" in fourth.written
+    depression = page(small_kb, "conditions/depression.md")
+    assert (
+        '<a href="../../conditions/treatment-resistant-depression/">Treatment-resistant depression</a> (4)'
+        in depression
+    )
+
+
+@whole_render
+def test_without_memory_or_after_a_change_of_site_name_or_templates_every_study_is_rendered(small_kb, monkeypatch):
+    """render_site: without a memory, every study is rendered; with one, a changed site name or a changed file in
+    the knowledge base's templates/ renders them all again (context_key)."""
+    from kb import render
+
+    rendered = []
+    real = render._study_files
+    monkeypatch.setattr(render, "_study_files", lambda *a: rendered.append(a[1].id) or real(*a))
+    memory = RenderMemory()
+    render_small(small_kb, memory)
+    assert sorted(rendered) == SAMPLE_STUDY_PAGES
+    rendered.clear()
+    render_small(small_kb, None, site_name=None)
+    assert sorted(rendered) == SAMPLE_STUDY_PAGES
+    assert "  <title>Evidence summaries: new studies</title>\n" in page(small_kb, "feed.xml")  # the default name
+    rendered.clear()
+    report = render_small(small_kb, memory, site_name="Another site")
+    assert sorted(rendered) == SAMPLE_STUDY_PAGES
+    assert report.written == ["feed.xml"]
+    rendered.clear()
+    (small_kb / "templates" / "assets").mkdir(parents=True)
+    (small_kb / "templates" / "assets" / "kb.css").write_text("body { color: red; }\n", encoding="utf-8")
+    report = render_small(small_kb, memory, site_name="Another site")
+    assert sorted(rendered) == SAMPLE_STUDY_PAGES  # a file in templates/ changed: nothing is reused
+    assert report.written == ["kb-assets/kb.css"]
+
+
+@whole_render
+def test_works_of_the_same_authors_and_year_are_told_apart_by_a_letter(small_kb):
+    """render_site: the year suffixes (2023a, 2023b) of the whole knowledge base reach every page."""
+    text = (small_kb / "entries" / f"{PECK}.yaml").read_text(encoding="utf-8")
+    text = text.replace(f"id: {PECK}", "id: peck-2023-psilocybin-anorexia-copy").replace("02455-9", "99999-9")
+    text = text.replace("title: 'Psilocybin therapy for females", "title: 'Another look at psilocybin for females")
+    (small_kb / "entries" / "peck-2023-psilocybin-anorexia-copy.yaml").write_text(text, encoding="utf-8")
+    render_small(small_kb, None)
+    study = page(small_kb, f"studies/{PECK}.md")
+    assert "Finn, D. M., &amp; Kaye, W. H. (2023b). Psilocybin therapy for females with anorexia nervosa" in study
+    assert '<li><a href="../../studies/peck-2023-psilocybin-anorexia-copy/">' in study
+    assert "<small>(Peck et al., 2023a; shares: Anorexia nervosa, Psilocybin," in study
+
+
+@whole_render
+def test_a_render_that_fails_makes_the_memory_forget(small_kb, monkeypatch):
+    """render_site: after a failed render, the pages it may have written are not taken as up to date."""
+    from kb import render
+
+    memory = RenderMemory()
+    render_small(small_kb, memory)
+
+    def broken(*arguments):
+        raise RuntimeError("a template failed")
+
+    monkeypatch.setattr(render, "_reference_pages", broken)
+    with pytest.raises(RuntimeError):
+        render_small(small_kb, memory)
+    assert memory.context is None
+    assert memory.reusable(("study", PECK), b"", small_kb / "docs") is None
