@@ -395,9 +395,6 @@ class Regenerator:
             if report and not self._stopped:  # a run cut short by stopping kb serve is no news
                 self.report(generation)
 
-    def _run(self) -> None:
-        self.report(self._regenerate())
-
     def _regenerate(self) -> Generation:
         with self._run_lock:
             if self._is_large():

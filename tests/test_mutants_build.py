@@ -46,6 +46,7 @@ from kb.build import (
 )
 from kb.defaults import DEFAULTS_DIR
 from kb.project import Project
+from kb.render import WriteReport
 
 whole_generation = pytest.mark.mutation_scope("kb.build.")
 KEPT = ["moreno-2006-psilocybin-ocd", "peck-2023-psilocybin-anorexia", "wolfson-2020-mdma-anxiety-illness"]
@@ -806,3 +807,550 @@ def test_the_regeneration_child_keeps_regenerating_until_stopped(small):
         child.stop()
     assert not child._process.is_alive()
     assert child.regenerate() is None  # gone: the Regenerator then starts another
+
+
+# --- added for the surviving mutants of kb/build.py -----------------------------------------------------------
+
+
+def test_a_theme_folder_that_cannot_be_written_is_a_write_error_naming_the_cache(small, monkeypatch):
+    """Kills kb.build.x_assemble_theme__mutmut_7."""
+
+    def full_disk(folder, files):
+        raise OSError(errno.ENOSPC, "No space left on device", str(folder))
+
+    monkeypatch.setattr(build, "sync_folder", full_disk)
+    with pytest.raises(WriteError) as raised:
+        build.assemble_theme(small)
+    assert raised.value.folder == small.cache_dir
+    assert str(raised.value).startswith(f"cannot write to {build.display_path(small.cache_dir)}/: no space left")
+
+
+@whole_generation
+def test_a_generation_stopped_by_a_foreign_link_says_how_long_it_took(small, tmp_path):
+    """Kills kb.build.x__generate__mutmut_7, _9, _10."""
+    outside = tmp_path / "secret.txt"
+    outside.write_text("not for the site", encoding="utf-8")
+    (small.docs_dir / "secret.md").symlink_to(outside)
+    started = time.perf_counter()
+    generation = generate(small)
+    took = time.perf_counter() - started
+    assert not generation.ok and len(generation.problems) == 1
+    assert 0 < generation.seconds <= took
+
+
+def test_mkdocs_yml_is_read_as_utf8_whatever_the_locale(small):
+    """A non-ASCII site name, read by kb on a machine whose locale is not UTF-8 (here ASCII, in a child
+    interpreter). Kills kb.build.x__mkdocs_config__mutmut_6."""
+    set_mkdocs_yml(small, "site_name: Évidence en psychiatrie\n")
+    assert site_name(small) == "Évidence en psychiatrie"  # here, in a UTF-8 locale (and for mutmut to see the call)
+    script = "import pathlib, sys; from kb.build import site_name; from kb.project import Project; "
+    script += "sys.stdout.buffer.write(site_name(Project(pathlib.Path(sys.argv[1]))).encode('utf-8'))"
+    source = Path(build.__file__).resolve().parents[1]  # the kb under test
+    environment = {**os.environ, "LC_ALL": "C", "PYTHONCOERCECLOCALE": "0", "PYTHONPATH": str(source)}
+    environment.pop("PYTHONUTF8", None)
+    command = [sys.executable, "-X", "utf8=0", "-c", script, str(small.root)]
+    completed = subprocess.run(command, capture_output=True, env=environment, check=False)
+    assert completed.returncode == 0, completed.stderr.decode("utf-8", "replace")
+    assert completed.stdout.decode("utf-8") == "Évidence en psychiatrie"
+
+
+# --- build_site and _build_into, with stand-ins for the engine and Pagefind -----------------------------------
+
+ZENSICAL = build.engines.engine_named("zensical")
+
+
+def recording_engine(returncode: int = 0, stdout: str = "built\n", stderr: str = "", seconds: float = 0.0):
+    """A stand-in for `run_engine` that takes at least `seconds` and records what it was asked to do."""
+    calls = []
+
+    def run_engine(engine, project, site_dir):
+        calls.append((engine, project, site_dir))
+        time.sleep(seconds)
+        (site_dir / "index.html").write_text("<p>new site</p>", encoding="utf-8")
+        return subprocess.CompletedProcess([], returncode, stdout, stderr)
+
+    return run_engine, calls
+
+
+def staging_folder(project: Project, name: str = "test") -> Path:
+    staging = project.cache_dir / f"{SITE_STAGING_PREFIX}{os.getpid()}-{name}"
+    staging.mkdir(parents=True)
+    return staging
+
+
+@whole_generation
+def test_a_build_passes_on_its_progress_bars_and_its_engine(small, monkeypatch):
+    """Kills kb.build.x_build_site__mutmut_27, _28, _45."""
+    run_engine, calls = recording_engine()
+    monkeypatch.setattr(build, "run_engine", run_engine)
+    monkeypatch.setenv("KB_JOBS", "1")  # rendered in this process, where the bar can count
+    seen = {"entries": 0, "studies": 0}
+
+    def counting(kind):
+        def wrap(items):
+            for item in items:
+                seen[kind] += 1
+                yield item
+
+        return wrap
+
+    result = build_site(small, counting("entries"), counting("studies"), engine=ZENSICAL)
+    assert result.built
+    assert seen["entries"] == 3
+    assert seen["studies"] > 3  # one render job per study page and per term page
+    [(engine, project, _)] = calls
+    assert engine is ZENSICAL and project is small
+
+
+@whole_generation
+def test_a_working_folder_that_cannot_be_made_is_a_write_error_naming_the_cache(small, monkeypatch):
+    """Kills kb.build.x_build_site__mutmut_35."""
+    run_engine, calls = recording_engine()
+    monkeypatch.setattr(build, "run_engine", run_engine)
+    real_mkdtemp = build.tempfile.mkdtemp
+
+    def mkdtemp(suffix=None, prefix=None, dir=None):  # noqa: A002 - tempfile's name
+        if prefix and prefix.startswith(SITE_STAGING_PREFIX):
+            raise OSError(errno.ENOSPC, "No space left on device", str(dir))
+        return real_mkdtemp(suffix, prefix, dir)
+
+    monkeypatch.setattr(build.tempfile, "mkdtemp", mkdtemp)
+    with pytest.raises(WriteError) as raised:
+        build_site(small)
+    assert raised.value.folder == small.cache_dir
+    assert calls == []
+
+
+def test_a_successful_engine_run_replaces_the_site_and_says_how_long_the_engine_took(small, monkeypatch):
+    """Kills kb.build.x__build_into__mutmut_3, _4, _10, _55."""
+    run_engine, calls = recording_engine(stdout="INFO - done\n", stderr="WARNING - careful\n", seconds=0.05)
+    monkeypatch.setattr(build, "run_engine", run_engine)
+    generation = Generation(studies=3)
+    staging = staging_folder(small)
+    started = time.perf_counter()
+    result = build._build_into(small, generation, staging, ZENSICAL)
+    took = time.perf_counter() - started
+    assert result.generation is generation and result.built
+    assert result.mkdocs_output == "INFO - done\nWARNING - careful\n"
+    assert 0.05 <= result.mkdocs_seconds <= took
+    assert calls == [(ZENSICAL, small, staging)]
+    assert (small.site_dir / "index.html").read_text(encoding="utf-8") == "<p>new site</p>"
+
+
+def test_a_failed_engine_run_says_how_long_it_took_or_names_the_full_cache(small, monkeypatch):
+    """Kills kb.build.x__build_into__mutmut_16, _21, _24."""
+    generation = Generation(studies=3)
+    run_engine, _ = recording_engine(returncode=1, stdout="", stderr="ERROR - Aborted\n", seconds=0.05)
+    monkeypatch.setattr(build, "run_engine", run_engine)
+    started = time.perf_counter()
+    result = build._build_into(small, generation, staging_folder(small, "a"), build.MKDOCS)
+    took = time.perf_counter() - started
+    assert result.generation is generation and not result.built
+    assert result.mkdocs_output == "ERROR - Aborted\n"
+    assert 0.05 <= result.mkdocs_seconds <= took
+    assert not small.site_dir.exists()
+    staging = staging_folder(small, "b")
+    full = f"OSError: [Errno 28] No space left on device: '{staging}/index.html'\n"
+    run_engine, _ = recording_engine(returncode=1, stdout="", stderr=full)
+    monkeypatch.setattr(build, "run_engine", run_engine)
+    with pytest.raises(WriteError) as raised:
+        build._build_into(small, generation, staging, build.MKDOCS)
+    assert raised.value.folder == small.cache_dir
+
+
+def test_a_failed_pagefind_run_keeps_the_generation_and_the_engine_time_or_names_the_full_cache(small, monkeypatch):
+    """Kills kb.build.x__build_into__mutmut_30, _34, _37, _39, _42."""
+    set_mkdocs_yml(small, "site_name: Trials\nextra:\n  kb_search: pagefind\n")
+    run_engine, _ = recording_engine(seconds=0.05)
+    monkeypatch.setattr(build, "run_engine", run_engine)
+    indexed = []
+
+    def failing_pagefind(stderr):
+        def run_pagefind(site):
+            indexed.append(site)
+            return subprocess.CompletedProcess([], 1, "", stderr)
+
+        return run_pagefind
+
+    monkeypatch.setattr(build, "run_pagefind", failing_pagefind("error: Pagefind could not index the site\n"))
+    generation = Generation(studies=3)
+    staging = staging_folder(small, "a")
+    started = time.perf_counter()
+    result = build._build_into(small, generation, staging, build.MKDOCS)
+    took = time.perf_counter() - started
+    assert result.generation is generation and not result.built
+    assert result.mkdocs_output == "built\nerror: Pagefind could not index the site\n"
+    assert 0.05 <= result.mkdocs_seconds <= took
+    assert indexed == [staging]
+    monkeypatch.setattr(build, "run_pagefind", failing_pagefind("Error: No space left on device (os error 28)\n"))
+    with pytest.raises(WriteError) as raised:
+        build._build_into(small, generation, staging_folder(small, "b"), build.MKDOCS)
+    assert raised.value.folder == small.cache_dir
+
+
+def test_a_site_folder_that_cannot_be_replaced_is_a_write_error_naming_it(small, monkeypatch):
+    """Kills kb.build.x__build_into__mutmut_44."""
+    run_engine, _ = recording_engine()
+    monkeypatch.setattr(build, "run_engine", run_engine)
+
+    def read_only(staging, site):
+        raise OSError(errno.EROFS, "Read-only file system", str(site))
+
+    monkeypatch.setattr(build, "_swap_into_place", read_only)
+    with pytest.raises(WriteError) as raised:
+        build._build_into(small, Generation(), staging_folder(small), build.MKDOCS)
+    assert raised.value.folder == small.site_dir
+    assert "read-only file system" in str(raised.value)
+
+
+# --- _swap_into_place -----------------------------------------------------------------------------------------
+
+
+def test_a_first_site_whose_new_folder_cannot_be_moved_fails_with_the_rename_error(tmp_path):
+    """Kills kb.build.x__swap_into_place__mutmut_1."""
+    with pytest.raises(FileNotFoundError):
+        build._swap_into_place(tmp_path / "missing-staging", tmp_path / "site")
+    assert sorted(tmp_path.iterdir()) == []
+
+
+def test_an_old_site_that_cannot_be_removed_does_not_fail_the_swap(tmp_path, monkeypatch):
+    """The new site is in place by then; what is left of the old one is removed by the next build. Kills
+    kb.build.x__swap_into_place__mutmut_13, _15, _16."""
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "index.html").write_text("old", encoding="utf-8")
+    staging = tmp_path / "staging"
+    staging.mkdir()
+    (staging / "index.html").write_text("new", encoding="utf-8")
+    removed = []
+
+    def busy_rmtree(path, ignore_errors=False, onerror=None):
+        removed.append(Path(path))
+        if not ignore_errors:
+            raise OSError(errno.EBUSY, "Device or resource busy", str(path))
+
+    monkeypatch.setattr(build.shutil, "rmtree", busy_rmtree)
+    build._swap_into_place(staging, site)
+    assert (site / "index.html").read_text(encoding="utf-8") == "new"
+    [old] = removed
+    assert (old / "index.html").read_text(encoding="utf-8") == "old"
+
+
+# --- run_pagefind ---------------------------------------------------------------------------------------------
+
+
+def test_a_pagefind_failure_relays_what_pagefind_said(tmp_path):
+    """Kills kb.build.x_run_pagefind__mutmut_45, _46, _49, _50, _52, _53."""
+    failed = build.run_pagefind(tmp_path / "no-such-site")
+    first, second = failed.stderr.splitlines()[:2]
+    assert first == "error: Pagefind could not index the site"
+    assert second.startswith("Error: Pagefind was not able to build an index")
+
+
+# --- the Regenerator, with a stand-in for the generation -----------------------------------------------------
+
+
+def test_regenerations_run_one_after_the_other_on_one_thread_with_one_memory(small, monkeypatch):
+    """Warming is not reported; changes that come in while a run goes on are one run after it, reported when any
+    of them asked to be. Kills kb.build.xǁRegeneratorǁwarm__mutmut_2, xǁRegeneratorǁ__init____mutmut_3,
+    xǁRegeneratorǁ_regenerate__mutmut_2, _4, xǁRegeneratorǁ_work__mutmut_3, _4, _5, _6, _8,
+    xǁRegeneratorǁ_ask__mutmut_4, _5, _7, _8, _9, _10, _11."""
+    runs = []
+    first_started, release = threading.Event(), threading.Event()
+
+    def regenerate(project, memory=None):
+        runs.append((project, memory, threading.current_thread()))
+        if len(runs) == 1:
+            first_started.set()
+            release.wait(timeout=30)
+        return Generation(studies=len(runs))
+
+    monkeypatch.setattr(build, "regenerate", regenerate)
+    reports = []
+    regenerator = Regenerator(small, reports.append)
+    try:
+        regenerator.warm()
+        assert first_started.wait(timeout=30)
+        for report in (False, True, False):
+            regenerator._ask(report=report)
+        release.set()
+        assert wait_for(lambda: [generation.studies for generation in reports] == [2], seconds=30)
+    finally:
+        release.set()
+        regenerator.stop()
+    worker = runs[0][2]
+    worker.join(timeout=30)
+    assert not worker.is_alive()
+    assert [generation.studies for generation in reports] == [2]
+    assert runs == [(small, regenerator.memory, worker)] * 2
+    assert isinstance(regenerator.memory, Memory)
+    assert (worker.name, worker.daemon) == ("kb-regenerate", True)  # it must not keep a stopped kb serve alive
+
+
+def test_the_regeneration_child_is_started_once_and_kept_until_it_is_gone(small, monkeypatch):
+    """Kills kb.build.xǁRegeneratorǁ_generate_in_child__mutmut_7, _9, xǁRegeneratorǁ_problem__mutmut_2, _3, _4,
+    _12, _13."""
+    answers = [Generation(studies=3), Generation(studies=4), None]
+    started = []
+
+    class Child:
+        def __init__(self, project):
+            started.append(project)
+
+        def regenerate(self):
+            return answers.pop(0) if answers else Generation(studies=5)
+
+        def stop(self):
+            pass
+
+    monkeypatch.setattr(build, "_RegenerationChild", Child)
+    regenerator = Regenerator(small, lambda generation: None)
+    assert [regenerator._generate_in_child().studies for _ in range(2)] == [3, 4]
+    assert started == [small]
+    [problem] = regenerator._generate_in_child().problems
+    assert problem == build.Problem(
+        build.display_path(small.entries_dir), 1, 1, "error", "regeneration stopped before it finished"
+    )
+    assert regenerator._generate_in_child().studies == 5
+    assert started == [small, small]  # the next change started another
+
+
+# --- watch ----------------------------------------------------------------------------------------------------
+
+
+def test_the_watcher_passes_on_creations_deletions_and_renames_in_subfolders_and_nothing_from_docs(small):
+    """Kills kb.build.x_watch__mutmut_2, _3, _4, _7, _8, _9, _10, _14, _20, _21, _28, _31, _33, _41."""
+    nested = small.entries_dir / "nested"
+    nested.mkdir()
+    gone = small.entries_dir / "gone.yaml"
+    before, after = small.entries_dir / "before.yaml", small.entries_dir / "after.yaml"
+    for path in (gone, before):
+        path.write_text("id: x\n", encoding="utf-8")
+    changed = []
+
+    class Recorder:
+        def changed(self, path):
+            changed.append(Path(path))
+
+    observer = build.watch(small, Recorder())
+    try:
+        (nested / "deep.yaml").touch()  # created, and nothing else: no content written
+        gone.unlink()
+        before.rename(after)
+        (small.docs_dir / "page.md").write_text("generated\n", encoding="utf-8")
+        small.vocabulary_path.write_text(small.vocabulary_path.read_text(encoding="utf-8"), encoding="utf-8")
+        expected = {nested / "deep.yaml", gone, after, small.vocabulary_path}
+        assert wait_for(lambda: expected <= set(changed), seconds=30), changed
+    finally:
+        observer.stop()
+        observer.join(timeout=5)
+    # docs/page.md was written before vocabulary.yml, which sits in the same (not recursive) watch of the root
+    assert set(changed) == expected
+
+
+# --- the address to serve on ----------------------------------------------------------------------------------
+
+
+def test_the_highest_port_is_an_address(monkeypatch):
+    """Kills kb.build.x_address_problem__mutmut_8."""
+    tried = []
+    monkeypatch.setattr(build, "_try_listening", lambda host, port: tried.append((host, port)))
+    assert address_problem("127.0.0.1:65535") is None
+    assert tried == [("127.0.0.1", 65535)]
+
+
+def test_an_ipv6_address_is_tried_as_ipv6():
+    """Kills kb.build.x__try_listening__mutmut_2, _4, _6."""
+    with socket.socket(socket.AF_INET6) as probe:
+        probe.bind(("::1", 0))
+        port = probe.getsockname()[1]
+    assert address_problem(f"[::1]:{port}") is None
+    with socket.socket(socket.AF_INET6) as taken:
+        taken.bind(("::1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        assert address_problem(f"[::1]:{port}").startswith(f"cannot serve on [::1]:{port}: the port is in use")
+
+
+def test_a_host_name_keeps_its_own_letters():
+    """Kills kb.build.x__split_address__mutmut_6."""
+    assert build._split_address("XBOX:8000") == ("XBOX", "8000")
+    assert build._split_address("[::1]:8000") == ("::1", "8000")
+
+
+# --- waiting for the engine -----------------------------------------------------------------------------------
+
+
+class Interrupted(Exception):
+    pass
+
+
+def test_a_signal_taken_by_another_thread_still_interrupts_the_wait_for_the_engine():
+    """The kernel may hand Ctrl-C or SIGTERM to any thread of kb serve; Python runs the handler in the main thread,
+    which must not sit in a blocking wait meanwhile. Kills kb.build.x__wait_interruptibly__mutmut_3."""
+    main = threading.main_thread().ident
+
+    def waiting_in_subprocess() -> bool:
+        frame = sys._current_frames().get(main)
+        return frame is not None and frame.f_code.co_filename == subprocess.__file__
+
+    def signal_this_thread():
+        if wait_for(waiting_in_subprocess, seconds=30):
+            signal.pthread_kill(threading.get_ident(), signal.SIGUSR1)
+
+    def interrupt(signum, frame):
+        raise Interrupted
+
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(20)"])
+    previous = signal.signal(signal.SIGUSR1, interrupt)
+    started = time.monotonic()
+    try:
+        helper = threading.Thread(target=signal_this_thread)
+        helper.start()
+        with pytest.raises(Interrupted):
+            build._wait_interruptibly(child)
+        took = time.monotonic() - started
+    finally:
+        signal.signal(signal.SIGUSR1, previous)
+        child.kill()
+        child.wait()
+        helper.join(timeout=30)
+    assert took < 10  # the child would have ended after 20 s
+
+
+# --- kb serve, with stand-ins for the Regenerator and the engine ----------------------------------------------
+
+ENGINE_SCRIPT = """
+import json, os, pathlib, sys, time
+record, stop = map(pathlib.Path, sys.argv[1:])
+record.write_text(json.dumps({"cwd": os.getcwd(), "banner": os.environ.get("NO_MKDOCS_2_WARNING")}))
+while not stop.exists():
+    time.sleep(0.05)
+sys.exit(3)
+"""
+
+
+@whole_generation
+def test_serve_runs_the_engine_in_the_knowledge_base_and_shows_only_errors(small, monkeypatch, tmp_path):
+    """The engine (a stand-in that ends when told, with exit code 3) is started from the knowledge base's folder
+    with the engine's environment; a generation that succeeded with warnings clears the preview's problems; the
+    preview server runs in a daemon thread of its own. Kills kb.build.x_serve__mutmut_3, _29, _30, _32, _33, _34,
+    _35, _36, _43, _44, _53, _54, _57, _58."""
+    record, stop = tmp_path / "engine.json", tmp_path / "stop"
+    engines_started = []
+
+    @contextlib.contextmanager
+    def serving(engine, project, dev_addr):
+        engines_started.append((engine, project))
+        yield [sys.executable, "-c", ENGINE_SCRIPT, str(record), str(stop)]
+
+    error = build.Problem("entries/a.yaml", 2, 1, "error", "design: not a mapping")
+    warning = build.Problem("entries/b.yaml", 3, 1, "warning", "no outcomes")
+
+    class Regenerations:
+        """Reports an error on warming; the test reports the rest."""
+
+        def __init__(self, project, report):
+            self.report = report
+            regenerators.append(self)
+
+        def warm(self):
+            self.report(Generation(problems=[error]))
+
+        def changed(self, path):
+            pass
+
+        def stop(self):
+            pass
+
+    regenerators = []
+    monkeypatch.setattr(build.engines, "serving", serving)
+    monkeypatch.setattr(build, "Regenerator", Regenerations)
+    address = f"127.0.0.1:{build._free_port()}"
+    reports, outcome = [], {}
+
+    def status() -> list[str]:
+        code, body = get(f"http://{address}/__kb/status")
+        return json.loads(body)["problems"] if code == 200 else ["not listening"]
+
+    def contributor():
+        try:
+            outcome["error shown"] = wait_for(lambda: status() == [error.format()])
+            regenerators[0].report(Generation(problems=[warning], report=WriteReport()))
+            outcome["after the fix"] = status()
+            outcome["threads"] = [(t.daemon, t.is_alive()) for t in threading.enumerate() if t.name == "kb-preview"]
+            outcome["engine"] = wait_for(record.exists) and json.loads(record.read_text(encoding="utf-8"))
+        finally:
+            stop.touch()
+
+    helper = threading.Thread(target=contributor)
+    helper.start()
+    assert build.serve(small, address, reports.append, engine=ZENSICAL) == 3
+    helper.join(timeout=30)
+    assert engines_started == [(ZENSICAL, small)]
+    assert outcome["error shown"] and outcome["after the fix"] == []
+    assert [generation.problems for generation in reports] == [[error], [warning]]
+    assert outcome["threads"] == [(True, True)]
+    assert outcome["engine"] == {"cwd": str(small.root.resolve()), "banner": "1"}
+
+
+# --- the regeneration child, for real -------------------------------------------------------------------------
+
+
+@whole_generation
+def test_the_regeneration_child_is_a_fresh_interpreter_that_keeps_its_memory(small, monkeypatch):
+    """Spawned, not forked from this process (whose threads could deadlock a fork): what this process changed in
+    kb.build does not reach it. Its memory lasts from one request to the next, so a page whose inputs did not
+    change is not rendered again (a hand edit of the generated page is left). Kills
+    kb.build.xǁ_RegenerationChildǁ__init____mutmut_2, x__regenerate_on_request__mutmut_6, _9, _11."""
+    monkeypatch.setattr(build, "regenerate", lambda project, memory=None: Generation(studies=-1))
+    child = build._RegenerationChild(small)
+    try:
+        first = child.regenerate()
+        assert first is not None and first.ok and first.studies == 3
+        page = small.docs_dir / "studies" / f"{KEPT[0]}.md"
+        page.write_text(page.read_text(encoding="utf-8") + "\nedited by hand\n", encoding="utf-8")
+        second = child.regenerate()
+        assert second is not None and second.ok
+    finally:
+        child.stop()
+    assert page.read_text(encoding="utf-8").endswith("\nedited by hand\n")
+
+
+def test_a_regeneration_for_kb_serve_passes_its_memory_on(small, monkeypatch):
+    """Kills kb.build.x_regenerate__mutmut_2, _4."""
+    calls = []
+    monkeypatch.setattr(build, "generate", lambda project, memory=None: calls.append((project, memory)) or Generation())
+    memory = Memory()
+    regenerate(small, memory)
+    [(project, passed)] = calls
+    assert project is small and passed is memory
+
+
+class OldEvent:
+    """A file event as watchdog made them before 4.0: only a move has a `dest_path`."""
+
+    event_type = "modified"
+    is_directory = False
+
+    def __init__(self, src_path: str):
+        self.src_path = src_path
+
+
+def test_the_watcher_takes_events_without_a_destination(small):
+    """MkDocs asks for watchdog>=2.0, and kb names no version of its own. Kills kb.build.x_watch__mutmut_19, _22."""
+    changed = []
+
+    class Recorder:
+        def changed(self, path):
+            changed.append(Path(path))
+
+    observer = build.watch(small, Recorder())
+    try:
+        [watch] = [emitter.watch for emitter in observer.emitters if emitter.watch.path == str(small.entries_dir)]
+        observer.event_queue.put((OldEvent(str(small.entries_dir / "a.yaml")), watch))
+        assert wait_for(lambda: changed, seconds=30)
+    finally:
+        observer.stop()
+        observer.join(timeout=5)
+    assert changed == [small.entries_dir / "a.yaml"]
