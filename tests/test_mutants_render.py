@@ -122,11 +122,24 @@ SAMPLE = [
 whole_render = pytest.mark.mutation_scope("kb.render.", "kb.build.")
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def sample(tmp_path_factory) -> Path:
-    """The knowledge base cut down to SAMPLE and the test entries, generated once: its folder (docs/ holds the
-    pages). Under mutmut, each mutant's run generates it once and every test below reads it."""
-    root = copy_project(tmp_path_factory.mktemp("render") / "kb")
+    """The knowledge base cut down to SAMPLE and the test entries, generated once per test session: its folder
+    (docs/ holds the pages). Under mutmut, each mutant's run generates it once and every test below reads it.
+
+    Except while mutmut learns which tests run which function (MUTANT_UNDER_TEST=stats): then each test generates
+    it afresh, so that every page test is linked to the functions that wrote the page, not only the first one."""
+    learning = os.environ.get("MUTANT_UNDER_TEST") == "stats"
+    if learning or "root" not in _GENERATED:
+        _GENERATED["root"] = _generate_sample(tmp_path_factory.mktemp("render") / "kb")
+    return _GENERATED["root"]
+
+
+_GENERATED: dict[str, Path] = {}
+
+
+def _generate_sample(root: Path) -> Path:
+    copy_project(root)
     fixtures = {path.stem for path in FIXTURES.glob("*.yaml")}
     for path in (root / "entries").glob("[!_]*.yaml"):
         if path.stem not in SAMPLE and path.stem not in fixtures:
