@@ -362,7 +362,8 @@ def test_serve_reports_a_docs_folder_it_cannot_write_and_goes_on(project, monkey
     refuse_writes(monkeypatch, project / "docs", errno.EACCES)
     monkeypatch.setenv("KB_JOBS", "1")
     reports = []
-    build.Regenerator(Project(project), reports.append)._run()  # what a change under entries/ sets off
+    regenerator = build.Regenerator(Project(project), reports.append)
+    regenerator.report(regenerator._regenerate())  # what a change under entries/ sets off
     monkeypatch.undo()
     assert [(g.ok, [p.message for p in g.problems]) for g in reports] == [
         (False, [f"cannot write to {project / 'docs'}/: {PERMISSION.format(folder=project / 'docs')}"])

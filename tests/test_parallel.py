@@ -188,7 +188,8 @@ def test_serve_regenerates_a_large_knowledge_base_in_a_child_that_can_use_the_co
     monkeypatch.setattr(build, "generate", not_here)  # the child imports kb.build afresh, unpatched
     monkeypatch.setattr(build, "job_count", lambda: 2)
     reports = []
-    build.Regenerator(Project(corpus), reports.append)._run()
+    regenerator = build.Regenerator(Project(corpus), reports.append)
+    regenerator.report(regenerator._regenerate())
     assert [generation.ok for generation in reports] == [True]
     assert reports[0].studies == CORPUS_SIZE
     assert len(list((corpus / "docs" / "studies").glob("*.md"))) == CORPUS_SIZE + 1
