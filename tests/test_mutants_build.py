@@ -128,6 +128,39 @@ def test_a_broken_vocabulary_is_one_problem(small):
     generation = generate(small)
     assert not generation.ok and not generation.partial
     assert [problem.path for problem in generation.problems] == [build.display_path(small.vocabulary_path)]
+    assert 0 < generation.seconds < 60  # how long the run took, even when it stopped
+
+
+@whole_generation
+def test_a_stopped_generation_says_how_long_it_ran(small):
+    """_generate's `seconds` on the early return after entry errors: kills x__generate__mutmut_30, _32, _33."""
+    entry = small.entries_dir / f"{KEPT[1]}.yaml"
+    entry.write_text(entry.read_text(encoding="utf-8").replace("design:\n", "design: [\n", 1), encoding="utf-8")
+    generation = generate(small)
+    assert not generation.ok
+    assert 0 < generation.seconds < 60
+
+
+@whole_generation
+def test_the_feed_is_titled_with_the_site_name_from_mkdocs_yml(small):
+    """_generate passes site_name(project) to the render step: kills x__generate__mutmut_49."""
+    assert generate(small).ok
+    feed = (small.docs_dir / "feed.xml").read_text(encoding="utf-8")
+    assert "<title>Psychedelic Evidence Summaries: new studies</title>" in feed
+    assert "<author><name>Psychedelic Evidence Summaries</name></author>" in feed
+
+
+@whole_generation
+def test_a_docs_folder_that_cannot_be_written_while_rendering_is_a_write_error_naming_it(small, monkeypatch):
+    """_generate renders inside writing(project.docs_dir): kills x__generate__mutmut_41."""
+
+    def refused(*arguments):
+        raise PermissionError(errno.EACCES, "Permission denied", str(small.docs_dir / "studies"))
+
+    monkeypatch.setattr(build, "render_site", refused)
+    with pytest.raises(WriteError) as raised:
+        generate(small)
+    assert raised.value.folder == small.docs_dir
 
 
 @whole_generation
