@@ -123,19 +123,21 @@ whole_render = pytest.mark.mutation_scope("kb.render.", "kb.build.")
 
 
 @pytest.fixture
-def sample(tmp_path_factory) -> Path:
+def sample(request: pytest.FixtureRequest, tmp_path_factory) -> Path:
     """The knowledge base cut down to SAMPLE and the test entries, generated once per test session: its folder
     (docs/ holds the pages). Under mutmut, each mutant's run generates it once and every test below reads it.
 
     Except while mutmut learns which tests run which function (MUTANT_UNDER_TEST=stats): then each test generates
     it afresh, so that every page test is linked to the functions that wrote the page, not only the first one."""
-    learning = os.environ.get("MUTANT_UNDER_TEST") == "stats"
-    if learning or "root" not in _GENERATED:
-        _GENERATED["root"] = _generate_sample(tmp_path_factory.mktemp("render") / "kb")
-    return _GENERATED["root"]
+    if os.environ.get("MUTANT_UNDER_TEST") == "stats":
+        return _generate_sample(tmp_path_factory.mktemp("render") / "kb")
+    return request.getfixturevalue("sample_of_the_session")
 
 
-_GENERATED: dict[str, Path] = {}
+@pytest.fixture(scope="session")
+def sample_of_the_session(tmp_path_factory) -> Path:
+    # a fixture, not a module-level cache: mutmut runs many pytest sessions in one process, each with its own tmp
+    return _generate_sample(tmp_path_factory.mktemp("render") / "kb")
 
 
 def _generate_sample(root: Path) -> Path:
