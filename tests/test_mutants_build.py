@@ -188,7 +188,32 @@ def test_a_memory_makes_the_next_generation_reuse_what_did_not_change(small, mon
 
 
 @whole_generation
-def test_progress_wraps_the_entries_and_the_studies(small):
+def test_progress_wraps_the_entries_and_the_studies(small, monkeypatch):
+    monkeypatch.setenv("KB_JOBS", "1")  # rendered in this process, where the bar can count
+    seen, counting = counting_progress()
+    assert generate(small, progress=counting("entries"), render_progress=counting("studies")).ok
+    assert seen["entries"] == 3
+    assert seen["studies"] > 3  # one render job per study page and per term page
+
+
+# --- build_site, with a stand-in for the site engine ----------------------------------------------------------
+
+
+def stand_in_engine(returncode: int = 0, stdout: str = "built\n", stderr: str = "", seconds: float = 0.0):
+    """A stand-in for `run_engine` that takes at least `seconds` and records what it was asked to do."""
+    calls = []
+
+    def run_engine(engine, project, site_dir):
+        calls.append((engine, project, site_dir))
+        time.sleep(seconds)
+        (site_dir / "index.html").write_text("<p>new site</p>", encoding="utf-8")
+        return subprocess.CompletedProcess([], returncode, stdout, stderr)
+
+    return run_engine, calls
+
+
+def counting_progress():
+    """Progress wrappers that count what passes through them, by kind ("entries", "studies")."""
     seen = {"entries": 0, "studies": 0}
 
     def counting(kind):
@@ -199,31 +224,7 @@ def test_progress_wraps_the_entries_and_the_studies(small):
 
         return wrap
 
-    with_env = os.environ.get("KB_JOBS")
-    os.environ["KB_JOBS"] = "1"
-    try:
-        assert generate(small, progress=counting("entries"), render_progress=counting("studies")).ok
-    finally:
-        if with_env is None:
-            del os.environ["KB_JOBS"]
-        else:
-            os.environ["KB_JOBS"] = with_env
-    assert seen["entries"] == 3
-    assert seen["studies"] > 3  # one render job per study page and per term page
-
-
-# --- build_site, with a stand-in for the site engine ----------------------------------------------------------
-
-
-def stand_in_engine(returncode: int = 0, stdout: str = "built\n", stderr: str = ""):
-    calls = []
-
-    def run_engine(engine, project, site_dir):
-        calls.append(site_dir)
-        (site_dir / "index.html").write_text("<p>new site</p>", encoding="utf-8")
-        return subprocess.CompletedProcess([], returncode, stdout, stderr)
-
-    return run_engine, calls
+    return seen, counting
 
 
 def old_site(project: Project) -> Path:
@@ -244,7 +245,7 @@ def test_a_build_replaces_the_old_site_whole_and_leaves_no_working_folder(small,
     assert result.mkdocs_seconds >= 0
     assert sorted(path.name for path in site.iterdir()) == ["index.html"]
     assert (site / "index.html").read_text() == "<p>new site</p>"
-    [staging] = calls
+    [(_, _, staging)] = calls
     assert staging.parent == small.cache_dir and staging.name.startswith(f"{SITE_STAGING_PREFIX}{os.getpid()}-")
     assert not staging.exists()
     assert not [path for path in small.cache_dir.iterdir() if path.name.startswith(SITE_STAGING_PREFIX)]
@@ -259,7 +260,7 @@ def test_a_failed_engine_leaves_the_old_site_and_returns_its_output(small, monke
     assert not result.built and result.generation.ok
     assert result.mkdocs_output == "ERROR - Aborted with 1 warning\n"
     assert (site / "index.html").read_text() == "<p>old site</p>" and (site / "gone.html").exists()
-    assert not calls[0].exists()
+    assert not calls[0][2].exists()
 
 
 @whole_generation
@@ -892,19 +893,6 @@ def test_mkdocs_yml_is_read_as_utf8_whatever_the_locale(small):
 ZENSICAL = build.engines.engine_named("zensical")
 
 
-def recording_engine(returncode: int = 0, stdout: str = "built\n", stderr: str = "", seconds: float = 0.0):
-    """A stand-in for `run_engine` that takes at least `seconds` and records what it was asked to do."""
-    calls = []
-
-    def run_engine(engine, project, site_dir):
-        calls.append((engine, project, site_dir))
-        time.sleep(seconds)
-        (site_dir / "index.html").write_text("<p>new site</p>", encoding="utf-8")
-        return subprocess.CompletedProcess([], returncode, stdout, stderr)
-
-    return run_engine, calls
-
-
 def staging_folder(project: Project, name: str = "test") -> Path:
     staging = project.cache_dir / f"{SITE_STAGING_PREFIX}{os.getpid()}-{name}"
     staging.mkdir(parents=True)
@@ -914,19 +902,10 @@ def staging_folder(project: Project, name: str = "test") -> Path:
 @whole_generation
 def test_a_build_passes_on_its_progress_bars_and_its_engine(small, monkeypatch):
     """Kills kb.build.x_build_site__mutmut_27, _28, _45."""
-    run_engine, calls = recording_engine()
+    run_engine, calls = stand_in_engine()
     monkeypatch.setattr(build, "run_engine", run_engine)
     monkeypatch.setenv("KB_JOBS", "1")  # rendered in this process, where the bar can count
-    seen = {"entries": 0, "studies": 0}
-
-    def counting(kind):
-        def wrap(items):
-            for item in items:
-                seen[kind] += 1
-                yield item
-
-        return wrap
-
+    seen, counting = counting_progress()
     result = build_site(small, counting("entries"), counting("studies"), engine=ZENSICAL)
     assert result.built
     assert seen["entries"] == 3
@@ -938,7 +917,7 @@ def test_a_build_passes_on_its_progress_bars_and_its_engine(small, monkeypatch):
 @whole_generation
 def test_a_working_folder_that_cannot_be_made_is_a_write_error_naming_the_cache(small, monkeypatch):
     """Kills kb.build.x_build_site__mutmut_35."""
-    run_engine, calls = recording_engine()
+    run_engine, calls = stand_in_engine()
     monkeypatch.setattr(build, "run_engine", run_engine)
     real_mkdtemp = build.tempfile.mkdtemp
 
@@ -956,7 +935,7 @@ def test_a_working_folder_that_cannot_be_made_is_a_write_error_naming_the_cache(
 
 def test_a_successful_engine_run_replaces_the_site_and_says_how_long_the_engine_took(small, monkeypatch):
     """Kills kb.build.x__build_into__mutmut_3, _4, _10, _55."""
-    run_engine, calls = recording_engine(stdout="INFO - done\n", stderr="WARNING - careful\n", seconds=0.05)
+    run_engine, calls = stand_in_engine(stdout="INFO - done\n", stderr="WARNING - careful\n", seconds=0.05)
     monkeypatch.setattr(build, "run_engine", run_engine)
     generation = Generation(studies=3)
     staging = staging_folder(small)
@@ -973,7 +952,7 @@ def test_a_successful_engine_run_replaces_the_site_and_says_how_long_the_engine_
 def test_a_failed_engine_run_says_how_long_it_took_or_names_the_full_cache(small, monkeypatch):
     """Kills kb.build.x__build_into__mutmut_16, _21, _24."""
     generation = Generation(studies=3)
-    run_engine, _ = recording_engine(returncode=1, stdout="", stderr="ERROR - Aborted\n", seconds=0.05)
+    run_engine, _ = stand_in_engine(returncode=1, stdout="", stderr="ERROR - Aborted\n", seconds=0.05)
     monkeypatch.setattr(build, "run_engine", run_engine)
     started = time.perf_counter()
     result = build._build_into(small, generation, staging_folder(small, "a"), build.MKDOCS)
@@ -984,7 +963,7 @@ def test_a_failed_engine_run_says_how_long_it_took_or_names_the_full_cache(small
     assert not small.site_dir.exists()
     staging = staging_folder(small, "b")
     full = f"OSError: [Errno 28] No space left on device: '{staging}/index.html'\n"
-    run_engine, _ = recording_engine(returncode=1, stdout="", stderr=full)
+    run_engine, _ = stand_in_engine(returncode=1, stdout="", stderr=full)
     monkeypatch.setattr(build, "run_engine", run_engine)
     with pytest.raises(WriteError) as raised:
         build._build_into(small, generation, staging, build.MKDOCS)
@@ -994,7 +973,7 @@ def test_a_failed_engine_run_says_how_long_it_took_or_names_the_full_cache(small
 def test_a_failed_pagefind_run_keeps_the_generation_and_the_engine_time_or_names_the_full_cache(small, monkeypatch):
     """Kills kb.build.x__build_into__mutmut_30, _34, _37, _39, _42."""
     set_mkdocs_yml(small, "site_name: Trials\nextra:\n  kb_search: pagefind\n")
-    run_engine, _ = recording_engine(seconds=0.05)
+    run_engine, _ = stand_in_engine(seconds=0.05)
     monkeypatch.setattr(build, "run_engine", run_engine)
     indexed = []
 
@@ -1023,7 +1002,7 @@ def test_a_failed_pagefind_run_keeps_the_generation_and_the_engine_time_or_names
 
 def test_a_site_folder_that_cannot_be_replaced_is_a_write_error_naming_it(small, monkeypatch):
     """Kills kb.build.x__build_into__mutmut_44."""
-    run_engine, _ = recording_engine()
+    run_engine, _ = stand_in_engine()
     monkeypatch.setattr(build, "run_engine", run_engine)
 
     def read_only(staging, site):
