@@ -89,7 +89,7 @@ from kb.render.study import (
     json_ld,
     study_page,
 )
-from kb.render.synthesis import _pooled, _pooled_view
+from kb.render.synthesis import _effect_text, _pooled, _pooled_view, synthesis_records, term_synthesis
 from kb.render.templating import (  # and make_environment
     _template_frame,
     _yaml_safe,
@@ -2951,6 +2951,193 @@ def test_a_pooled_record_of_synthesis_json_carries_the_unrounded_figures_and_the
         "prediction": None,
         "method": method,
     }
+
+
+# --- synthesis view models and synthesis.json records, on three made-up trials ----------------------------------
+#
+# Three independent MDMA trials report PTSD severity against placebo (Cohen's d 0.5 [0.1, 0.9] and 0.8 [0.2, 1.4],
+# Hedges' g 1.2 [0.76, 1.64]: the standardised mean differences of kb.synthesis's docstring example, which
+# tests/test_synthesis.py checks against an independent DerSimonian-Laird computation, 0.83 [0.38, 1.27]). The first
+# also reports two odds ratios on well-being (one family, one study: not pooled); the second an anxiety finding with
+# no effect at all (no comparison, no metric).
+
+
+def synth_trial(study_id: str, family: str, n: int, *findings: tuple) -> Study:
+    """A made-up MDMA trial for PTSD; each finding is (outcome, domain, metric, value, ci), metric None for none."""
+    return study_from_dict(
+        {
+            "id": study_id,
+            "title": f"Title of {study_id}",
+            "headline": f"Headline of {study_id}",
+            "citation": {"type": "report", "authors": [{"family": family, "given": "A."}], "year": 2020},
+            "design": {"type": "randomized-controlled-trial"},
+            "sample": {"n": n},
+            "findings": [
+                {
+                    "outcome": outcome,
+                    "domain": domain,
+                    "direction": "improved",
+                    "summary": "s",
+                    **(
+                        {"effect": {"metric": metric, "value": value, "ci": ci, "comparison": "placebo"}}
+                        if metric
+                        else {}
+                    ),
+                }
+                for outcome, domain, metric, value, ci in findings
+            ],
+            "substances": ["mdma"],
+            "conditions": ["ptsd"],
+            "summary": {"background": "b", "overview": "o", "conclusions": "c"},
+            "evidence": {"certainty": "moderate", "rationale": "r"},
+            "record": {"added": "2026-01-01"},
+        }
+    )
+
+
+@functools.cache
+def three_trials() -> Links:
+    return link_studies(
+        [
+            synth_trial(
+                "ames-2020",
+                "Ames",
+                40,
+                ("CAPS-5", "ptsd-severity", "cohen_d", 0.5, [0.1, 0.9]),
+                ("Feels better", "wellbeing", "odds_ratio", 2.0, [1.1, 3.6]),
+                ("Sleeps better", "wellbeing", "odds_ratio", 1.5, [0.8, 2.8]),
+            ),
+            synth_trial(
+                "brook-2020",
+                "Brook",
+                60,
+                ("CAPS-5", "ptsd-severity", "cohen_d", 0.8, [0.2, 1.4]),
+                ("Anxiety", "anxiety", None, None, None),
+            ),
+            synth_trial("cole-2020", "Cole", 30, ("PCL-5", "ptsd-severity", "hedges_g", 1.2, [0.76, 1.64])),
+        ]
+    )
+
+
+TRIAL_IDS = ["ames-2020", "brook-2020", "cole-2020"]
+NOT_POOLED = {"estimate": None, "ci": None, "tau2": None, "i2": None, "prediction": None, "method": None}
+
+
+def readable(record: dict) -> dict:
+    """A record with its pooled figures rounded the way the docstring example gives them, its pooled ids sorted."""
+    if record["estimate"] is None:
+        return record
+    return {
+        **record,
+        "studies": sorted(record["studies"]),
+        "estimate": round(record["estimate"], 2),
+        "ci": [round(x, 2) for x in record["ci"]],
+        "tau2": round(record["tau2"], 3),
+        "i2": round(record["i2"]),
+        "prediction": [round(x, 1) for x in record["prediction"]],
+    }
+
+
+def test_synthesis_json_has_a_record_per_term_domain_comparison_and_metric_family():
+    """The public contract of downloads/synthesis.json: a pooled family carries its figures and the pooled trials; a
+    family that is not pooled, and a domain without any effect (metric null), carry null figures and their studies,
+    each once. An outcome's own term lists only that outcome.
+    Kills kb.render.synthesis.x_synthesis_records__mutmut_9, _10, _12; x__group_records__mutmut_10 to _39;
+    x__not_pooled__mutmut_3 to _12."""
+    vocabulary = load_vocabulary(ROOT / "vocabulary.yml")
+    records = [readable(r) for r in synthesis_records(three_trials(), vocabulary)]
+    method = "DerSimonian-Laird random effects, 95% CI and prediction interval (exploratory)"
+    pooled = {
+        "domain": "ptsd-severity",
+        "comparison": "placebo",
+        "metric": "smd",
+        "k": 3,
+        "studies": TRIAL_IDS,
+        "estimate": 0.83,
+        "ci": [0.38, 1.27],
+        "tau2": 0.096,
+        "i2": 62,
+        "prediction": [-4.1, 5.7],
+        "method": method,
+    }
+    anxiety = {"domain": "anxiety", "comparison": None, "metric": None, "k": 1, "studies": ["brook-2020"], **NOT_POOLED}
+    odds = {"domain": "wellbeing", "comparison": "placebo", "metric": "odds_ratio", "k": 1, "studies": ["ames-2020"]}
+    odds.update(NOT_POOLED)
+    # on a substance's page: the most studied group first, then by domain
+    assert [r for r in records if r["facet"] == "substances"] == [
+        {"facet": "substances", "term": "mdma", **pooled},
+        {"facet": "substances", "term": "mdma", **anxiety},
+        {"facet": "substances", "term": "mdma", **odds},
+    ]
+    assert [r for r in records if r["facet"] == "outcomes"] == [
+        {"facet": "outcomes", "term": "anxiety", **anxiety},
+        {"facet": "outcomes", "term": "ptsd-severity", **pooled},
+        {"facet": "outcomes", "term": "wellbeing", **odds},
+    ]
+
+
+def test_a_term_pages_synthesis_shows_each_group_with_its_effects_pool_and_plots():
+    """term_synthesis on the three trials: anchors, comparison labels, effects marked when they entered the pool, and
+    per metric family a forest plot whose last row is the pooled diamond (rounded to 2 places, as in the table).
+    Kills kb.render.synthesis.x__outcome_view__mutmut_1 to _55; x__effect_text__mutmut_1, _6; x__plots__mutmut_8 to
+    _58 (except _43: a ratio family is named after its one metric)."""
+    links = three_trials()
+    vocabulary = load_vocabulary(ROOT / "vocabulary.yml")
+    views = term_synthesis(
+        "substances", "mdma", links.by_tag["substances"]["mdma"], links, vocabulary, RowCache(vocabulary)
+    )
+    assert [(v.anchor, v.domain.label, v.comparison, v.participation) for v in views] == [
+        ("outcome-ptsd-severity-placebo", "PTSD symptom severity", "vs placebo", "130 participants in 3 trials"),
+        ("outcome-anxiety-no-effect", "Anxiety", "not stated", "60 participants in 1 trial"),
+        ("outcome-wellbeing-placebo", "Well-being", "vs placebo", "40 participants in 1 trial"),
+    ]
+    assert [[(e.study.id, e.text, e.in_pool) for e in v.effects] for v in views] == [
+        [
+            ("ames-2020", "Cohen's d 0.5 [0.1, 0.9]", True),
+            ("brook-2020", "Cohen's d 0.8 [0.2, 1.4]", True),
+            ("cole-2020", "Hedges' g 1.2 [0.76, 1.64]", True),
+        ],
+        [],
+        [("ames-2020", "Odds ratio 2 [1.1, 3.6]", False), ("ames-2020", "Odds ratio 1.5 [0.8, 2.8]", False)],
+    ]
+    plots = [
+        [(p.id, p.metric, p.title, [(r.full_label, r.value_text, r.pooled) for r in p.rows]) for p in v.plots]
+        for v in views
+    ]
+    assert plots == [
+        [
+            (
+                "outcome-ptsd-severity-placebo-smd",
+                "cohen_d",
+                "Standardised mean difference",
+                [
+                    ("Ames, 2020: CAPS-5", "0.5 [0.1, 0.9]", False),
+                    ("Brook, 2020: CAPS-5", "0.8 [0.2, 1.4]", False),
+                    ("Cole, 2020: PCL-5", "1.2 [0.76, 1.64]", False),
+                    ("Pooled, 3 trials (exploratory)", "0.83 [0.38, 1.27]", True),
+                ],
+            )
+        ],
+        [],
+        [
+            (
+                "outcome-wellbeing-placebo-odds_ratio",
+                "odds_ratio",
+                "Odds ratio",
+                [
+                    ("Ames, 2020: Feels better", "2 [1.1, 3.6]", False),
+                    ("Ames, 2020: Sleeps better", "1.5 [0.8, 2.8]", False),
+                ],
+            )
+        ],
+    ]
+
+
+def test_an_effect_of_a_metric_without_a_label_is_named_by_its_code():
+    """Kills kb.render.synthesis.x__effect_text__mutmut_2, _3."""
+    assert (
+        _effect_text("rate_ratio", Effect(metric="rate_ratio", value=0.5, ci=(0.25, 1.0))) == "rate_ratio 0.5 [0.25, 1]"
+    )
 
 
 # --- render_site on the sample: which files docs/ holds ------------------------------------------------------------
