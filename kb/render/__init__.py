@@ -220,7 +220,7 @@ def _reference_pages(
     groups = indexes.bibliography(links, rows)
     return [
         renderer.page("bibliography.md.j2", "bibliography/index.md", "../", groups=groups),
-        *_downloads(renderer, links, vocabulary, studies),
+        *_downloads(renderer, links, studies),
         renderer.page("feed.xml.j2", "feed.xml", "", feed=exports.feed(links, rows)),
     ]
 
@@ -237,7 +237,7 @@ def _study_files(
     return outputs, StudyFiles(study.id, page.bibtex, page.ris, csl_json, record_json, csv_line, page.reference)
 
 
-def _downloads(renderer: _Renderer, links: Links, vocabulary: Vocabulary, studies: list[StudyFiles]) -> list[Output]:
+def _downloads(renderer: _Renderer, links: Links, studies: list[StudyFiles]) -> list[Output]:
     """The whole-list downloads, joined from each study's part (as to_bibtex, to_ris and to_csl_json would write
     them for the whole list: formatting every reference twice would cost a tenth of the generation time)."""
     files = {
@@ -247,7 +247,7 @@ def _downloads(renderer: _Renderer, links: Links, vocabulary: Vocabulary, studie
         "downloads/studies.json": exports.json_list([files.record_json for files in studies]),
         "downloads/studies.csv": exports.studies_csv([files.csv_line for files in studies]),
         "downloads/study.schema.json": resources.files("kb").joinpath("schema/study.schema.json").read_text("utf-8"),
-        "downloads/synthesis.json": exports.synthesis_json(synthesis_records(links, vocabulary)),
+        "downloads/synthesis.json": exports.synthesis_json(synthesis_records(links)),
     }
     outputs = [Output(path, text.encode("utf-8")) for path, text in files.items()]
     sizes = {output.path.rsplit("/", 1)[1]: len(output.content) for output in outputs}

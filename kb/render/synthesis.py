@@ -147,7 +147,7 @@ def _value_ci(row) -> tuple[float, tuple[float, float]]:
 # --- downloads/synthesis.json ----------------------------------------------------------------------------------
 
 
-def synthesis_records(links: Links, vocabulary: Vocabulary) -> list[dict]:
+def synthesis_records(links: Links) -> list[dict]:
     """Every group of every term page, as the issue's public contract spells it: one record per (facet, term,
     domain, comparison, metric family). In a pooled record `studies` lists exactly the reports whose effects
     entered the pool; elsewhere the pooled figures are null."""
