@@ -622,7 +622,7 @@ def test_the_study_table_page_has_filter_options_with_counts_and_data_attributes
 def test_the_substance_by_condition_matrix_counts_studies_unique_participants_and_best_certainty_per_cell():
     """evidence_matrix, _by_count (count desc, then slug) and _cell (None when empty; best certainty)."""
     links, vocabulary = sample_links()
-    matrix = indexes.evidence_matrix("substances", "conditions", links, vocabulary, RowCache(vocabulary))
+    matrix = indexes.evidence_matrix("substances", "conditions", links, vocabulary)
     assert (matrix.id, matrix.title) == ("substances-conditions", "Substances × Conditions")
     assert (matrix.row_label, matrix.column_label) == ("Substances", "Conditions")
     assert [r.slug for r in matrix.rows] == ["psilocybin", "ketamine", "mdma", "escitalopram"]
@@ -651,7 +651,7 @@ def test_the_substance_by_condition_matrix_counts_studies_unique_participants_an
 def test_the_mechanism_matrix_breaks_count_ties_by_slug():
     """evidence_matrix/_by_count on mechanisms: two terms with 2 studies, then four with 1, each tie by slug."""
     links, vocabulary = sample_links()
-    matrix = indexes.evidence_matrix("mechanisms", "conditions", links, vocabulary, RowCache(vocabulary))
+    matrix = indexes.evidence_matrix("mechanisms", "conditions", links, vocabulary)
     assert matrix.title == "Mechanisms × Conditions"
     assert [r.slug for r in matrix.rows] == [
         "psychological-flexibility",
@@ -677,7 +677,7 @@ def test_a_matrix_shows_at_most_thirty_terms_a_side_and_counts_the_rest():
             tiny_study("b-2020", mechanisms=["m31"], conditions=["depression", "ptsd"], certainty="high"),
         ]
     )
-    matrix = indexes.evidence_matrix("mechanisms", "conditions", links, vocabulary, RowCache(vocabulary))
+    matrix = indexes.evidence_matrix("mechanisms", "conditions", links, vocabulary)
     assert [r.slug for r in matrix.rows] == ["m31", *mechanisms[:29]]
     assert matrix.rows[0] == link("mechanisms", "m31", "m31")
     assert (matrix.more_rows, matrix.more_columns) == (2, 0)

@@ -12,7 +12,6 @@ import yaml
 from kb.link import COMMON_TAG_WINDOW, link_studies
 from kb.model import Effect, Finding, study_from_dict
 from kb.render import indexes
-from kb.render.common import RowCache
 from kb.render.output import DocsWriter, Output, write_outputs
 from kb.render.plot import forest_plots
 from kb.render.study import json_ld
@@ -261,7 +260,7 @@ def test_the_evidence_matrix_keeps_the_most_studied_terms_and_counts_the_rest():
         {"substances": {"terms": {"psilocybin": {"label": "Psilocybin"}}}, "conditions": {"terms": terms}}
     )
     links = link_studies(studies)
-    matrix = indexes.evidence_matrix("substances", "conditions", links, vocabulary, RowCache(vocabulary))
+    matrix = indexes.evidence_matrix("substances", "conditions", links, vocabulary)
     assert [column.slug for column in matrix.columns] == conditions[:limit]
     assert (matrix.more_rows, matrix.more_columns) == (0, 5)
     cell = matrix.cells[0][0]

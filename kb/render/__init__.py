@@ -202,7 +202,7 @@ class _Listings:
 
     def _evidence(self) -> list[Output]:
         matrices = [
-            indexes.evidence_matrix(row, column, self.links, self.vocabulary, self.rows)
+            indexes.evidence_matrix(row, column, self.links, self.vocabulary)
             for row, column in (("substances", "conditions"), ("mechanisms", "conditions"))
         ]
         return [self.renderer.page("evidence.md.j2", "evidence/index.md", "../", matrices=matrices)]

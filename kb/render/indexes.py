@@ -175,7 +175,7 @@ class Matrix:
     more_columns: int
 
 
-def evidence_matrix(row_facet: str, column_facet: str, links: Links, vocabulary: Vocabulary, rows: RowCache) -> Matrix:
+def evidence_matrix(row_facet: str, column_facet: str, links: Links, vocabulary: Vocabulary) -> Matrix:
     """Studies per (row term, column term) pair; each study is visited once per pair of its own tags."""
     pairs: dict[tuple[str, str], list[Study]] = defaultdict(list)
     for study in links.studies:
@@ -248,9 +248,9 @@ def bibliography(links: Links, rows: RowCache) -> list[LetterGroup]:
         initial = initial if initial.isalpha() else "#"
         item = BibliographyItem(study_url(study.id), Markup(rows.reference(study).html))
         groups.setdefault(initial, []).append(item)
-    return [  # "#" first, then A to Z: a name's sort key may start with the quote its initial skips
+    return [  # "#" sorts before every letter; sorted, as a name's sort key may start with the quote its initial skips
         LetterGroup(label, f"letter-{label.lower() if label != '#' else 'other'}", groups[label])
-        for label in sorted(groups, key=lambda label: (label != "#", label))
+        for label in sorted(groups)
     ]
 
 
