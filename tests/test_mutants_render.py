@@ -65,7 +65,7 @@ from kb.render.output import (
     sync_folder,
     write_outputs,
 )
-from kb.render.plot import LabelLine, PlotItem, PlotRow, Tick, _nice_step, forest_plot, wrap_label
+from kb.render.plot import LabelLine, PlotItem, PlotRow, Tick, _nice_step, forest_plot, forest_plots, wrap_label
 from kb.render.reuse import Kept, RenderMemory, context_key, digest, page_keys
 from kb.render.safety import CountView, harms_view, safety_view
 from kb.render.study import (
@@ -2856,6 +2856,22 @@ def test_a_pooled_ratio_interval_rounded_down_to_zero_leaves_the_log_axis_alone(
         (236.0, "1"),
     ]
     assert (plot.rows[0].x, plot.rows[0].x_high) == (8.0, 197.1)
+
+
+def test_a_study_has_a_plot_per_metric_named_after_the_page_and_rows_labelled_with_the_effects_label():
+    """forest_plots: an effect's label follows its outcome in the row; a finding without a CI has no row; each plot's
+    id is the given id (by default "forest") and the metric. Kills kb.render.plot.x_forest_plots__mutmut_2, _8, _24."""
+    findings = [
+        Finding("Remission", "improved", "s", effect=Effect("risk_ratio", 2.1, (1.2, 3.6), label="week 12")),
+        Finding("Response", "improved", "s", effect=Effect("risk_ratio", 1.4)),
+        Finding("MADRS", "improved", "s", effect=Effect("hedges_g", 0.6, (0.2, 1.0))),
+    ]
+    plots = forest_plots(findings, "forest-trial")
+    assert [(plot.id, [row.full_label for row in plot.rows]) for plot in plots] == [
+        ("forest-trial-risk_ratio", ["Remission (week 12)"]),
+        ("forest-trial-hedges_g", ["MADRS"]),
+    ]
+    assert [plot.id for plot in forest_plots(findings[2:])] == ["forest-hedges_g"]
 
 
 def test_a_metric_without_a_label_is_titled_by_its_code():
