@@ -667,6 +667,17 @@ def test_a_five_letter_topic_is_matched_by_spelling_too():
     assert match_topics(["MDMAs", "LSDs"], vocabulary) == TopicMatch(tags={"substances": ["mdma"]}, unmatched=["LSDs"])
 
 
+def test_a_misspelt_topic_takes_the_closest_facet_the_first_on_a_tie_and_nothing_below_eighty():
+    """doi.suggestion.x__term_for 19, 27, 29, 30, 31 (scores are rapidfuzz's ratio of the folded names)."""
+    vocabulary = load_vocabulary(ROOT / "vocabulary.yml")
+    # mechanisms' "mystical experience" scores 80, outcomes' "acute experience" 97: the closer one wins
+    assert match_topics(["acut experience"], vocabulary).tags == {"outcomes": ["acute-experience"]}
+    # self-compassion is a mechanism and an outcome, equally close: the facet named first in TOPIC_FACETS wins
+    assert match_topics(["self compasion"], vocabulary).tags == {"mechanisms": ["self-compassion"]}
+    # "addictive" scores 78 against "addiction" (substance use): another word, not a spelling of it
+    assert match_topics(["addictive"], vocabulary) == TopicMatch(tags={}, unmatched=["addictive"])
+
+
 def test_an_oversized_or_overdeep_answer_points_at_the_service_settings():
     """doi.client.x__too_large 2-5 and x__too_deep 2-4: the advice names the settings to check."""
     assert str(_too_large("Crossref", "https://api.crossref.org/works/x", "sent more than 1 MB")) == (
