@@ -607,7 +607,10 @@ def test_a_link_leading_out_of_the_knowledge_base_is_refused_by_validate_and_bui
         (
             "    - {family: Example, given: Ada}",
             "    - {name: Example Group, given: Ada}",
-            ["9:7: error: citation.authors[0] mixes a person's keys", "an organisation is {name: ...}"],
+            [
+                "9:7: error: citation.authors[0] mixes a person's keys (family, given) with an organisation's (name) "
+                "(a person is {family: ..., given: ...}; an organisation is {name: ...})"
+            ],
         ),
     ],
     ids=["family-and-name", "name-and-given"],
