@@ -365,6 +365,9 @@ def test_notices_go_under_a_notices_key_with_a_comment_and_at_the_end_of_the_fil
     assert text.startswith("id: x\nnotices:  # reviewed\n")
     assert text.endswith("  - type: correction\n" + NOTICE_LINES)
     assert yaml.safe_load(text)["notices"] == [{"type": "correction"}, NOTICE]
+    # the whole comment, a "#" inside it too (x_with_notices 64)
+    text = with_notices("id: x\nnotices:  # see #12 and #14\n  - type: correction\n", [NOTICE])
+    assert text.startswith("id: x\nnotices:  # see #12 and #14\n")
 
 
 def test_notices_are_added_right_after_the_last_item_before_blank_lines():
