@@ -2844,9 +2844,9 @@ def test_a_log_axis_ends_on_ticks_around_the_intervals_and_the_null(value, ci, t
 
 
 def test_a_pooled_ratio_interval_rounded_down_to_zero_leaves_the_log_axis_alone():
-    """kb.render.synthesis._plots rounds a pooled CI to 2 places, so a pooled odds ratio's lower bound under 0.005
-    arrives as 0, which has no place on a log axis: the axis is set by the positive values and the null.
-    Kills kb.render.plot.xǁ_LogScaleǁ__init____mutmut_2."""
+    """A ratio interval reaching 0 (kb's own pooled figures no longer round to 0: see
+    test_a_small_pooled_ratio_keeps_two_significant_figures_in_the_table_and_the_plot) has no place on a log axis:
+    the axis is set by the positive values and the null. Kills kb.render.plot.xǁ_LogScaleǁ__init____mutmut_2."""
     plot = forest_plot("odds_ratio", [PlotItem("Pooled, 3 trials (exploratory)", 0.05, (0.0, 0.6), True)], "forest")
     assert [(tick.x, tick.label) for tick in plot.ticks] == [
         (8.0, "0.05"),
@@ -3161,6 +3161,34 @@ def test_a_term_pages_synthesis_shows_each_group_with_its_effects_pool_and_plots
             )
         ],
     ]
+
+
+def test_a_small_pooled_ratio_keeps_two_significant_figures_in_the_table_and_the_plot():
+    """Three imprecise odds ratios pool to 0.051 [0.0077, 0.33]: rounded to 2 places that read 0.05 [0.01, 0.33],
+    and an interval under 0.005 read 0, a value no ratio takes, which put the diamond's end off the log axis. Figures
+    under 0.1 keep two significant figures; the prediction interval's tiny lower bound is written out, not 2.5e-07."""
+    links = link_studies(
+        [
+            synth_trial(f"{name.lower()}-2020", name, 20, ("Relapse", "alcohol-use", "odds_ratio", value, ci))
+            for name, value, ci in [
+                ("Ames", 0.05, [0.002, 1.25]),
+                ("Brook", 0.04, [0.001, 1.6]),
+                ("Cole", 0.06, [0.003, 1.2]),
+            ]
+        ]
+    )
+    vocabulary = load_vocabulary(ROOT / "vocabulary.yml")
+    (view,) = term_synthesis("outcomes", "alcohol-use", links.studies, links, vocabulary, RowCache(vocabulary))
+    (pooled,) = view.pooled
+    assert (pooled.estimate_text, pooled.prediction_text) == ("0.051 [0.0077, 0.33]", "0.00000025 to 10283.53")
+    (plot,) = view.plots
+    diamond = plot.rows[-1]
+    assert (diamond.full_label, diamond.value_text, diamond.pooled) == (
+        "Pooled, 3 trials (exploratory)",
+        "0.051 [0.0077, 0.33]",
+        True,
+    )
+    assert plot.plot_left <= diamond.x_low < diamond.x < diamond.x_high <= plot.plot_right
 
 
 def test_an_effect_of_a_metric_without_a_label_is_named_by_its_code():

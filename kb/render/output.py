@@ -10,11 +10,11 @@ no reader to protect, so it is written whole into a hidden staging folder with p
 place when the run succeeds: half the file system calls per file (creating files is most of what a first build
 writes), and a failed run leaves nothing of it behind.
 
-Example:
+Usage (an outline, not a doctest: it needs a docs/ folder):
 
-    >>> writer = DocsWriter.open(docs_dir)
-    >>> done = writer.write([Output("studies/a.md", b"...")])   # in any process forked from this one
-    >>> report = writer.finish(done)                            # or writer.abandon() when the run failed
+    writer = DocsWriter.open(docs_dir)
+    done = writer.write([Output("studies/a.md", b"...")])   # in any process forked from this one
+    report = writer.finish(done)                            # or writer.abandon() when the run failed
 """
 
 from __future__ import annotations

@@ -8,6 +8,7 @@ where enough independent trials allow, an exploratory pooled estimate drawn as a
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from kb.link import Links
@@ -117,7 +118,23 @@ def _pooled_view(pooled: Pooled, by_id: dict[str, Study], rows: RowCache) -> Poo
 
 
 def _round(value: float, places: int = 2) -> str:
-    return number(round(value, places))
+    """The figure as the tables show it: plain decimals, even for a tiny prediction bound (never 2.5e-07)."""
+    text = number(_rounded(value, places))
+    return f"{value:.{_decimals(value, places)}f}" if "e" in text else text
+
+
+def _rounded(value: float, places: int = 2) -> float:
+    """`places` decimals, but never fewer than two significant figures: a pooled odds ratio's lower bound of 0.0034
+    must not read 0, a value no ratio can take (and a point no log axis can draw).
+
+    >>> _rounded(0.8349), _rounded(0.0034), _rounded(-0.01234), _rounded(0.0961, 3), _rounded(0.0)
+    (0.83, 0.0034, -0.012, 0.096, 0.0)
+    """
+    return round(value, _decimals(value, places))
+
+
+def _decimals(value: float, places: int) -> int:
+    return places if value == 0 else max(places, 1 - math.floor(math.log10(abs(value))))
 
 
 def _plots(group: OutcomeGroup, anchor: str, rows: RowCache) -> list[ForestPlot]:
@@ -133,7 +150,7 @@ def _plots(group: OutcomeGroup, anchor: str, rows: RowCache) -> list[ForestPlot]
             continue
         pooled = group.pooled_for(family)
         if pooled:
-            estimate, ci = round(pooled.estimate, 2), (round(pooled.ci[0], 2), round(pooled.ci[1], 2))
+            estimate, ci = _rounded(pooled.estimate), (_rounded(pooled.ci[0]), _rounded(pooled.ci[1]))
             items.append(PlotItem(f"Pooled, {pooled.k} trials (exploratory)", estimate, ci, True))
         metric = group.effects_of(family)[0].metric if family == "smd" else family
         plots.append(forest_plot(metric, items, f"{anchor}-{family}", FAMILY_LABELS.get(family)))
