@@ -2090,6 +2090,7 @@ def test_csv_cells_that_a_spreadsheet_would_run_as_formulas_get_an_apostrophe():
     assert [_cell(text) for text in ("+1", "-5 mg", "@SUM(A1)")] == ["'+1", "'-5 mg", "'@SUM(A1)"]
     assert _cell("  =1+1") == "'=1+1"  # leading blanks are dropped first, so they cannot hide a formula
     assert _cell("\t=1") == "'=1"
+    assert [_cell(text) for text in ("\t\tx", "\r\nx", "\tnotes")] == ["x", "x", "notes"]  # no tab or CR starts a cell
     assert _cell("a = b - c") == "a = b - c"  # only the start counts
     assert _cell("two\n  lines\r\nhere") == "two lines here"
     assert (_cell(None), _cell(0), _cell(-4.5), _cell(1234)) == ("", "0", "-4.5", "1234")

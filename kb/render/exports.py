@@ -25,7 +25,8 @@ CSV_COLUMNS = [
     "main_outcome", "main_direction", "certainty", "notices", "added", "reviewed",
 ]  # fmt: skip
 FEED_LIMIT = 50
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+# OWASP lists tab and CR too; no cell starts with either, since _cell folds whitespace first
+_FORMULA_START = ("=", "+", "-", "@")
 _FEED_NAMESPACE = uuid.UUID("9a4c3b4e-6f0b-5d7e-9d0e-3f5a2c1b7e11")  # fixed, so entry ids never change
 
 
