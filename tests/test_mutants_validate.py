@@ -513,38 +513,33 @@ def test_a_synonym_for_an_interventions_substance_becomes_the_preferred_term_in_
 
 
 @pytest.mark.parametrize(
-    "old, new, where, line_needle, col, unknown",
+    "old, new, where, col, unknown",
     [
         (
             "substances: [psilocybin]",
             'substances: [psilocybin]\n"sour\\x01ces": [paper]',
-            "a key",
-            "id:",
+            "a key of the entry",
             1,
             "unknown key 'sour\\x01ces' in the entry (did you mean 'sources'?)",
         ),
         (
             "  n: 40",
             '  n: 40\n  "arm\\x01s_note": x',
-            "sample",
-            "sample:",
-            1,
+            "a key of sample",
+            3,
             "unknown key 'arm\\x01s_note' in sample (allowed keys here: n, population, arms)",
         ),
     ],
     ids=["top-level-key", "nested-key"],
 )
-def test_a_control_character_in_a_key_is_found(project: Path, old, new, where, line_needle, col, unknown) -> None:
-    """rules._texts 1, 3, 4: keys are text too (reported at the mapping that holds the key)."""
+def test_a_control_character_in_a_key_is_found_at_the_key(project: Path, old, new, where, col, unknown) -> None:
+    """rules._texts 1, 3, 4: keys are text too, reported where the key is typed (it was at the mapping holding it)."""
     text = broken(old, new)
-    hidden = at(
-        text,
-        line_needle,
-        col,
-        f"hidden or control character U+0001 in {where} (delete it: readers cannot see it, feeds break on it)",
-    )
-    key_col = 3 if where == "sample" else 1
-    assert shown(check(project, ("example-2024-fixture", text))) == [hidden, at(text, "\\x01", key_col, unknown)]
+    hidden = f"hidden or control character U+0001 in {where} (delete it: readers cannot see it, feeds break on it)"
+    assert shown(check(project, ("example-2024-fixture", text))) == [
+        at(text, "\\x01", col, hidden),
+        at(text, "\\x01", col, unknown),
+    ]
 
 
 # --- corpus.py: near-identical titles --------------------------------------------------------------------------

@@ -27,8 +27,10 @@ from kb.vocabulary import Vocabulary
 EARLIEST_YEAR = 1900
 
 
-def _problem(entry: LoadedEntry, keys: tuple, severity: str, message: str, hint: str | None = None) -> Problem:
-    line, col = entry.locate(keys)
+def _problem(
+    entry: LoadedEntry, keys: tuple, severity: str, message: str, hint: str | None = None, at_key: bool = False
+) -> Problem:
+    line, col = entry.locate(keys, at_key=at_key)
     return Problem(entry.path, line, col, severity, message, hint)
 
 
@@ -124,16 +126,16 @@ def check_text(entry: LoadedEntry) -> list[Problem]:
     if _surely_clean(entry.data):
         return []
     problems = []
-    for keys, text in _texts(entry.data, ()):
+    for keys, text, is_key in _texts(entry.data, ()):
         if text.translate(_WITHOUT_ALLOWED).isprintable():
             continue
         found = next((c for c in text if is_hidden(c) and c not in ALLOWED_HIDDEN), None)
         if found:
-            code = ord(found)
-            message = f"hidden or control character U+{code:04X} in {'.'.join(map(str, keys)) or 'a key'}"
-            problems.append(
-                _problem(entry, keys, ERROR, message, "delete it: readers cannot see it, feeds break on it")
-            )
+            where = ".".join(map(str, keys[:-1] if is_key else keys))
+            where = f"a key of {where or 'the entry'}" if is_key else where
+            message = f"hidden or control character U+{ord(found):04X} in {where}"
+            hint = "delete it: readers cannot see it, feeds break on it"
+            problems.append(_problem(entry, keys, ERROR, message, hint, at_key=is_key))
     return problems
 
 
@@ -149,12 +151,14 @@ def _surely_clean(data) -> bool:
     return not any(escape in dumped for escape in escaped_controls) and dumped.translate(_WITHOUT_ALLOWED).isprintable()
 
 
-def _texts(value, keys: tuple) -> Iterator[tuple[tuple, str]]:
+def _texts(value, keys: tuple) -> Iterator[tuple[tuple, str, bool]]:
+    """(key path, text, whether the text is the last key itself) for every text of `value`, keys included."""
     if isinstance(value, str):
-        yield keys, value
+        yield keys, value, False
     elif isinstance(value, dict):
         for key, item in value.items():
-            yield from _texts(key, keys) if isinstance(key, str) else ()
+            if isinstance(key, str):
+                yield (*keys, key), key, True
             yield from _texts(item, (*keys, key))
     elif isinstance(value, list):
         for index, item in enumerate(value):
