@@ -66,30 +66,11 @@ mutation: setup
 	done
 	@$(MAKE) --no-print-directory mutation-report
 
-# Rewrites the table between the two markers in $(MUTATION_REPORT), from the results kept in mutants/.
+# Rewrites the table between the two markers in $(MUTATION_REPORT) from the results kept in mutants/, and lists every
+# survivor that is neither killed nor in benchmarks/mutation-equivalents.txt (each listed mutant is under its reason).
 # Score = (killed + timeout) / (every mutant checked); "no tests" (no fast test runs the function) counts as survived.
-mutation-report:
-	@test -f $(MUTATION_REPORT) || printf '# Mutation testing\n\n<!-- mutation:begin -->\n<!-- mutation:end -->\n' > $(MUTATION_REPORT)
-	@$(BIN)/mutmut results --all true | awk -v order="$(MUTATION_MODULES)" -v date="$$(date -u +%F)" ' \
-	  { name = $$1; sub(/:$$/, "", name); split(name, p, "."); m = p[1] "." p[2]; \
-	    s = $$0; sub(/^[^:]*: /, "", s); n[m, s]++; total[m]++ } \
-	  END { print "Tabulated " date " by `make mutation-report` from the results kept in mutants/ (each module run with " \
-	      "`nice -n 19 mutmut run --max-children 2 \"<module>.*\"`; \"not run\": no mutant of it checked yet):"; \
-	    print ""; \
-	    print "| module | mutants | killed | timeout | survived | no tests | not checked | other | score |"; \
-	    print "|---|---:|---:|---:|---:|---:|---:|---:|---:|"; \
-	    k = split(order, mods, " "); \
-	    for (i = 1; i <= k; i++) { m = mods[i]; \
-	      kl = n[m, "killed"] + 0; to = n[m, "timeout"] + 0; sv = n[m, "survived"] + 0; nt = n[m, "no tests"] + 0; \
-	      nc = n[m, "not checked"] + 0; ot = total[m] - kl - to - sv - nt - nc; checked = total[m] - nc; \
-	      score = checked ? sprintf("%.1f%%", 100 * (kl + to) / checked) : "not run"; \
-	      printf "| %s | %d | %d | %d | %d | %d | %d | %d | %s |\n", m, total[m], kl, to, sv, nt, nc, ot, score } }' \
-	  > $(MUTATION_REPORT).table
-	@awk -v table=$(MUTATION_REPORT).table ' \
-	  /<!-- mutation:begin -->/ { print; while ((getline line < table) > 0) print line; skip = 1; next } \
-	  /<!-- mutation:end -->/ { skip = 0 } !skip { print }' $(MUTATION_REPORT) > $(MUTATION_REPORT).new
-	@mv $(MUTATION_REPORT).new $(MUTATION_REPORT); rm -f $(MUTATION_REPORT).table
-	@sed -n '/<!-- mutation:begin -->/,/<!-- mutation:end -->/p' $(MUTATION_REPORT)
+mutation-report: setup
+	$(BIN)/python scripts/mutation_report.py --report $(MUTATION_REPORT) --modules "$(MUTATION_MODULES)"
 
 clean:
 	rm -rf site .cache build
