@@ -9,16 +9,20 @@ every input) have no test here.
 from __future__ import annotations
 
 import datetime
+import json
+import types
 
 import pytest
-from doi_support import ESMO, JOR, fixture_message
+from doi_support import ESMO, JOR, fixture_message, serve_message, serve_work
 from test_mutants import ROOT
 
+from kb.doi import InputError, Settings, parse_doi
+from kb.doi.cache import Cache
 from kb.doi.client import MAX_JSON_DEPTH, Answer, parse_json
-from kb.doi.crossref import citation_from_work, clean_title, date_of, year_of
+from kb.doi.crossref import citation_from_work, clean_text, clean_title, date_of, year_of
 from kb.doi.draft import Prefill, ascii_slug, make_draft, suggest_id
 from kb.doi.errors import BadResponseError
-from kb.doi.fetch import Work
+from kb.doi.fetch import Work, fetch_work
 from kb.vocabulary import load_vocabulary, vocabulary_from_dict
 
 DOI = "10.1016/j.jad.2020.01.001"
@@ -431,3 +435,176 @@ def test_a_slug_has_no_hyphen_at_either_end():
     """draft.x_ascii_slug 20."""
     assert ascii_slug("(Ørsted)") == "orsted"
     assert ascii_slug("Müller-Łęcka ") == "muller-lecka"
+
+
+# --- kb/doi/__init__.py: parse_doi ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("pasted", "shown_as"),
+    [
+        ("PMID 34262206", "PMID 34262206"),
+        (
+            "Smith J, Lee K. Psilocybin for depression. J Psychopharmacol. 2021;35(4):411-419",
+            "Smith J, Lee K. Psilocybin for depression. J Psychopharmacol. 2021;35(4):411-419",
+        ),
+        (
+            "Smith J, Lee K. Psilocybin for depression. J Psychopharmacol. 2021;35(4):411-419.",
+            "Smith J, Lee K. Psilocybin for depression. J Psychopharmacol. 2021;35(4):411-...",
+        ),
+    ],
+    ids=["13-characters", "80-characters", "81-characters"],
+)
+def test_a_non_doi_paste_is_quoted_whole_up_to_80_characters_and_cut_to_77_plus_dots_beyond(pasted, shown_as):
+    """doi.x_parse_doi 23 (the paste left out), 24, 25 (always or never cut), 26, 27 (80 and 81 characters on the wrong
+    side of the limit), 28-30 (how a long paste is cut) and 36 (the example DOI)."""
+    with pytest.raises(InputError) as refused:
+        parse_doi(pasted)
+    assert str(refused.value) == (
+        f"'{shown_as}' is not a DOI (a DOI looks like 10.1080/20008066.2025.2485513); paste the DOI itself, with or "
+        "without https://doi.org/"
+    )
+
+
+def test_a_paste_with_bidi_marks_is_refused_quoting_its_first_80_characters_with_the_marks_escaped():
+    """doi.x_parse_doi 10 (81 characters quoted) and 17-19 (the advice)."""
+    pasted = "10.1002/jor\u202e.1100150407 Lee K. Hip joint loading in beagles. J Orthop Res 1997;15(4):519-527\u200e"
+    with pytest.raises(InputError) as refused:
+        parse_doi(pasted)
+    assert str(refused.value) == (
+        "'10.1002/jor\\u202e.1100150407 Lee K. Hip joint loading in beagles. J Orthop Res 1997;1' holds control or "
+        "invisible characters (\\u200e, \\u202e); type the DOI again, or paste it from another source"
+    )
+
+
+# --- kb/doi/fetch.py: fetch_work, _from_crossref, _path, _work_from_cache ---------------------------------------
+
+
+def test_fetch_work_answers_a_second_time_from_the_cache_unless_asked_to_refresh(httpserver, env):
+    """fetch.x_fetch_work 1 (refreshing by default: every lookup a request)."""
+    serve_work(httpserver, JOR)
+    first = fetch_work(JOR, Settings.from_env())
+    assert fetch_work(JOR, Settings.from_env()) == first
+    assert len(httpserver.log) == 1
+    fetch_work(JOR, Settings.from_env(), refresh=True)
+    assert len(httpserver.log) == 2
+
+
+def test_a_crossref_record_with_a_title_but_no_doi_is_used(httpserver, env):
+    """fetch.x__from_crossref 25-28 (a record without `DOI` refused unless it also lacks a title)."""
+    serve_message(httpserver, DOI, {"type": "journal-article", "title": ["Psilocybin for depression"]})
+    assert fetch_work(DOI, Settings.from_env()) == Work(
+        DOI, "crossref", {"type": "journal-article", "title": ["Psilocybin for depression"]}
+    )
+
+
+def test_a_crossref_record_with_neither_doi_nor_title_is_refused_saying_so(httpserver, env):
+    """fetch.x__from_crossref 25 (accepted) and 29-40 (the service, the DOI or what was wrong left out of the
+    message, or changed)."""
+    serve_message(httpserver, DOI, {"type": "journal-article", "publisher": "Elsevier BV"})
+    with pytest.raises(BadResponseError) as refused:
+        fetch_work(DOI, Settings.from_env())
+    assert str(refused.value) == (
+        f"Crossref answered for DOI {DOI} with a work record with neither DOI nor title, not the metadata expected; "
+        "try again later, and report it if it persists"
+    )
+
+
+def test_a_crossref_answer_without_a_message_names_the_doi(httpserver, env):
+    """fetch.x__from_crossref 14 (the DOI left out of the envelope check's message)."""
+    httpserver.expect_request(f"/works/{DOI}").respond_with_json({"status": "ok", "message-type": "work"})
+    with pytest.raises(BadResponseError) as refused:
+        fetch_work(DOI, Settings.from_env())
+    assert str(refused.value) == (
+        f"Crossref answered for DOI {DOI} with JSON without a 'message' record, not the metadata expected; try "
+        "again later, and report it if it persists"
+    )
+
+
+def test_brackets_in_a_doi_are_requested_as_they_are_and_other_reserved_characters_escaped(httpserver, env):
+    """fetch.x__path 4 (brackets escaped as %28 and %29). Wiley's SICI DOIs, and the Lancet's, hold brackets."""
+    doi = "10.1002/(sici)1097-4636(199712)37:4<467::aid-jbm4>3.0.co;2-e"
+    serve_message(httpserver, doi, {"DOI": doi, "title": ["Bone ingrowth"]})
+    fetch_work(doi, Settings.from_env())
+    assert httpserver.log[0][0].environ["RAW_URI"] == (
+        "/works/10.1002/(sici)1097-4636(199712)37%3A4%3C467%3A%3Aaid-jbm4%3E3.0.co%3B2-e"
+    )
+
+
+def test_a_cache_entry_without_an_agency_is_fetched_again(httpserver, env):
+    """fetch.x__work_from_cache 4 (`and` for `or`: an entry with a DOI but no agency string used)."""
+    settings = Settings.from_env()
+    Cache(settings.cache_dir, 7).put(f"work:{JOR}", {"doi": JOR, "agency": None, "record": {"title": ["Old"]}})
+    serve_work(httpserver, JOR)
+    found = fetch_work(JOR, settings)
+    assert (found.agency, len(httpserver.log)) == ("crossref", 1)
+
+
+# --- kb/doi/cache.py: Cache.path, Cache.get ---------------------------------------------------------------------
+
+
+def test_a_fetched_work_is_cached_under_works_in_a_folder_named_by_two_hex_digits_of_its_sha256(httpserver, env):
+    """cache.xǁCacheǁpath 9, 10 (the `works` folder renamed) and 11 (three digits for the subfolder). The digest is
+    SHA-256 of "work:10.1002/jor.1100150407"."""
+    serve_work(httpserver, JOR)
+    fetch_work(JOR, Settings.from_env())
+    digest = "7e9688546558bce857964a0e9590bcbe7fe2f95218c1c031e65750ee1b5ad4db"
+    stored = json.loads((Settings.from_env().cache_dir / "works" / "7e" / f"{digest}.json").read_text())
+    assert (stored["key"], stored["value"]["doi"], stored["value"]["agency"]) == (
+        "work:10.1002/jor.1100150407",
+        JOR,
+        "crossref",
+    )
+
+
+def test_a_cached_value_is_used_for_exactly_its_max_age_and_not_a_second_longer(tmp_path, monkeypatch):
+    """cache.xǁCacheǁ__init__ 4 (a day of 86,401 s), xǁCacheǁget 24 (`>=`: stale at exactly the age) and 21 (`and`
+    for `or`: a stale value used)."""
+    clock = types.SimpleNamespace(time=lambda: 1_800_000_000.0)
+    monkeypatch.setattr("kb.doi.cache.time", clock)
+    cache = Cache(tmp_path, 7)
+    cache.put("work:10.1/x", {"doi": "10.1/x"})
+    clock.time = lambda: 1_800_000_000.0 + 604_800  # seven days later
+    assert cache.get("work:10.1/x") == {"doi": "10.1/x"}
+    clock.time = lambda: 1_800_000_000.0 + 604_801
+    assert cache.get("work:10.1/x") is None
+
+
+@pytest.mark.parametrize(
+    "stored",
+    [
+        {"key": "work:10.1/other", "fetched": 1_800_000_000.0, "value": {"doi": "10.1/other"}},
+        {"key": "work:10.1/x", "fetched": 1_800_000_000.0},
+        ["work:10.1/x", 1_800_000_000.0, {"doi": "10.1/x"}],
+        {"key": "work:10.1/x", "fetched": "2027-01-15", "value": {"doi": "10.1/x"}},
+    ],
+    ids=["another-key", "no-value", "not-an-object", "fetched-not-a-number"],
+)
+def test_a_cache_file_for_another_key_or_damaged_is_a_miss(tmp_path, monkeypatch, stored):
+    """cache.xǁCacheǁget 7 (another key's value used; a file without a value a KeyError), 8 (a file that is not an
+    object an AttributeError) and 21 (a `fetched` that is not a number a TypeError)."""
+    monkeypatch.setattr("kb.doi.cache.time", types.SimpleNamespace(time=lambda: 1_800_000_000.0 + 60))
+    file = tmp_path / "works" / "7c" / "7ca7f668bb0fcbb4359a96de5538d2bfe63c717c711a0a80e84ca49d8ddb076a.json"
+    file.parent.mkdir(parents=True)
+    file.write_text(json.dumps(stored))  # where the value of "work:10.1/x" is kept (SHA-256 of the key)
+    assert Cache(tmp_path, 7).get("work:10.1/x") is None
+
+
+# --- kb/doi/crossref.py: clean_text, people -----------------------------------------------------------------------
+
+
+def test_a_line_break_tag_in_a_title_becomes_a_space():
+    """crossref.x_clean_text 17."""
+    assert clean_text(["Psilocybin for depression:<br/>a randomized trial"]) == (
+        "Psilocybin for depression: a randomized trial"
+    )
+
+
+def test_an_author_list_holding_something_other_than_a_person_is_refused_naming_the_field():
+    """crossref.x_people 15-22 (the work, the field or what was expected left out of the message, or changed)."""
+    with pytest.raises(BadResponseError) as refused:
+        citation(type="journal-article", author=[{"family": "Roy", "given": "Ann"}, "Lee, Kim"])
+    assert str(refused.value) == (
+        f"Crossref's record for DOI {DOI} has an unexpected 'author' (expected a list of people); report it, and "
+        "write the citation by hand from entries/_template.yaml meanwhile"
+    )
