@@ -8,20 +8,31 @@ every input) have no test here.
 
 from __future__ import annotations
 
+import contextlib
 import datetime
+import io
+import itertools
 import json
+import socket
+import subprocess
+import sys
+import threading
 import types
+from pathlib import Path
 
 import pytest
+import requests
+import urllib3
 from doi_support import ESMO, JOR, fixture_message, serve_message, serve_work
 from test_mutants import ROOT
+from werkzeug import Response
 
-from kb.doi import InputError, Settings, parse_doi
+from kb.doi import InputError, parse_doi
 from kb.doi.cache import Cache
-from kb.doi.client import MAX_JSON_DEPTH, Answer, parse_json
+from kb.doi.client import MAX_JSON_DEPTH, Answer, HttpClient, Settings, _read_body, parse_json
 from kb.doi.crossref import citation_from_work, clean_text, clean_title, date_of, year_of
 from kb.doi.draft import Prefill, ascii_slug, make_draft, suggest_id
-from kb.doi.errors import BadResponseError
+from kb.doi.errors import BadResponseError, ServiceError, SettingsError
 from kb.doi.fetch import Work, fetch_work
 from kb.vocabulary import load_vocabulary, vocabulary_from_dict
 
@@ -608,3 +619,405 @@ def test_an_author_list_holding_something_other_than_a_person_is_refused_naming_
         f"Crossref's record for DOI {DOI} has an unexpected 'author' (expected a list of people); report it, and "
         "write the citation by hand from entries/_template.yaml meanwhile"
     )
+
+
+# --- kb/doi/client.py: Settings.from_env, _number, _mailto ----------------------------------------------------------
+
+
+def test_kb_http_max_wait_is_read_from_the_environment():
+    """client.xǁSettingsǁfrom_env 34 (KB_HTTP_MAX_WAIT ignored)."""
+    assert Settings.from_env({"KB_HTTP_MAX_WAIT": "2.5"}).max_wait == 2.5
+
+
+def test_the_default_cache_folder_is_dot_cache_kb_in_the_current_folder():
+    """client.xǁSettingsǁfrom_env 17 (the folder it lies under when no knowledge base is given)."""
+    assert Settings.from_env({}).cache_dir == Path(".cache/kb")
+
+
+def test_no_retries_at_all_is_allowed():
+    """client.x__number 22 (`<=` for `<`: the minimum itself refused)."""
+    assert Settings.from_env({"KB_HTTP_RETRIES": "0"}).retries == 0
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "message"),
+    [
+        ("KB_HTTP_RETRIES", "2.5", "KB_HTTP_RETRIES must be a whole number, not '2.5'; fix or unset it"),
+        ("KB_HTTP_TIMEOUT", "soon", "KB_HTTP_TIMEOUT must be a number, not 'soon'; fix or unset it"),
+        ("KB_HTTP_TIMEOUT", "nan", "KB_HTTP_TIMEOUT must be at least 0.01, not 'nan'; fix or unset it"),
+        ("KB_HTTP_MAX_WAIT", "inf", "KB_HTTP_MAX_WAIT must be at least 0.01, not 'inf'; fix or unset it"),
+    ],
+)
+def test_a_setting_that_is_not_a_usable_number_is_refused_saying_what_it_must_be(name, text, message):
+    """client.x__number 8 (2.5 retries taken as 2), 14, 17, 18 (the kind of number), 20 (nan and infinity let
+    through)."""
+    with pytest.raises(SettingsError) as refused:
+        Settings.from_env({name: text})
+    assert str(refused.value) == message
+
+
+def test_a_mailto_pasted_as_a_link_loses_its_scheme():
+    """client.x__mailto 6, 7, 8 (`mailto:` kept, giving `mailto:mailto:` in the User-Agent)."""
+    assert Settings.from_env({"KB_MAILTO": " mailto:you@example.org "}).mailto == "you@example.org"
+
+
+# --- kb/doi/client.py: HttpClient.get_json ------------------------------------------------------------------------
+
+
+def client_settings(server, **changes) -> Settings:
+    """Settings pointing at the local server, with no retries and waits that would be short if they were slept."""
+    values = {"crossref_url": server.url_for("").rstrip("/"), "mailto": "you@example.org", "retries": 0}
+    return Settings(**{**values, "timeout": 2.0, "backoff": 0.01, "max_wait": 10.0, **changes})
+
+
+def host_of(server) -> str:
+    return f"{server.host}:{server.port}"
+
+
+@pytest.mark.parametrize("status", [404, 410])
+def test_a_service_that_does_not_know_the_thing_gives_none(httpserver, status):
+    """client.xǁHttpClientǁget_json 15 (410 Gone refused like any other status)."""
+    httpserver.expect_request(f"/works/{JOR}").respond_with_data("Resource not found.", status=status)
+    assert HttpClient(client_settings(httpserver)).get_json(httpserver.url_for(f"/works/{JOR}")) is None
+
+
+def test_a_refused_request_is_reported_for_crossref_and_json_is_asked_for_by_default(httpserver):
+    """client.xǁHttpClientǁget_json 1, 2 (the Accept header sent by default), 3, 4, 5 (the service named by default),
+    18, 19, 20, 21 (the message)."""
+    httpserver.expect_request(f"/works/{JOR}").respond_with_data("Forbidden", status=403)
+    url = httpserver.url_for(f"/works/{JOR}")
+    with pytest.raises(ServiceError) as refused:
+        HttpClient(client_settings(httpserver)).get_json(url)
+    assert str(refused.value) == (
+        f"Crossref refused the request (HTTP 403) for {url}; check the DOI, and report it if the DOI is right"
+    )
+    [(request, _)] = httpserver.log
+    assert request.headers["Accept"] == "application/json"
+    assert request.headers["User-Agent"].startswith("kb-evidence/")
+    assert request.headers["User-Agent"].endswith("mailto:you@example.org)")
+
+
+# --- kb/doi/client.py: HttpClient.get, _request, _give_up_message ------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("mailto", "advice"),
+    [
+        (None, "wait a few minutes and try again, with --mailto or KB_MAILTO set to join Crossref's polite pool"),
+        ("you@example.org", "wait a few minutes and try again"),
+    ],
+)
+def test_rate_limiting_is_retried_with_doubling_waits_then_reported_with_advice(httpserver, mailto, advice):
+    """client.xǁHttpClientǁ_request 61, 63 (the reason) and x__give_up_message 15, 17, 18, 19, 20, 21, 22 (the advice,
+    which suggests --mailto only to those who have not set one)."""
+    httpserver.expect_request(f"/works/{JOR}").respond_with_data("slow down", status=429)
+    sleeps = []
+    client = HttpClient(client_settings(httpserver, mailto=mailto, retries=2), sleep=sleeps.append, jitter=lambda: 0)
+    with pytest.raises(ServiceError) as gave_up:
+        client.get_json(httpserver.url_for(f"/works/{JOR}"))
+    assert str(gave_up.value) == (
+        f"Crossref ({host_of(httpserver)}) failed: HTTP 429 Too Many Requests (3 attempts); {advice}"
+    )
+    assert sleeps == [0.005, 0.01]
+    assert len(httpserver.log) == 3
+
+
+@pytest.mark.parametrize(
+    ("retry_after", "message"),
+    [
+        ("5", "failed: HTTP 429 Too Many Requests (1 attempt); wait a few minutes and try again"),
+        (
+            "6",
+            "is rate-limiting requests and asked to wait 6 s, longer than KB_HTTP_MAX_WAIT (5 s); wait a few minutes "
+            "and try again",
+        ),
+    ],
+)
+def test_a_rate_limit_asking_for_more_than_kb_http_max_wait_says_so(httpserver, retry_after, message):
+    """client.x__give_up_message 40 (a wait exactly as long as KB_HTTP_MAX_WAIT reported as longer)."""
+    httpserver.expect_request(f"/works/{JOR}").respond_with_data("", status=429, headers={"Retry-After": retry_after})
+    sleeps = []
+    client = HttpClient(client_settings(httpserver, retries=3, max_wait=5.0), sleep=sleeps.append, clock=lambda: 0.0)
+    with pytest.raises(ServiceError) as gave_up:
+        client.get_json(httpserver.url_for(f"/works/{JOR}"))
+    assert str(gave_up.value) == f"Crossref ({host_of(httpserver)}) {message}"
+    assert sleeps == []
+
+
+def test_a_server_error_asking_to_wait_all_of_kb_http_max_wait_is_given_up_at_once(httpserver):
+    """client.xǁHttpClientǁget 40 (`>` for `>=`: a wait that ends exactly at the limit still slept), 46 and
+    x__give_up_message 1, 2 (the host in the message)."""
+    httpserver.expect_request(f"/works/{JOR}").respond_with_data("busy", status=503, headers={"Retry-After": "5"})
+    sleeps = []
+    client = HttpClient(client_settings(httpserver, retries=3, max_wait=5.0), sleep=sleeps.append, clock=lambda: 0.0)
+    with pytest.raises(ServiceError) as gave_up:
+        client.get_json(httpserver.url_for(f"/works/{JOR}"))
+    assert str(gave_up.value) == (
+        f"Crossref ({host_of(httpserver)}) failed: HTTP 503 (1 attempt); Crossref may be having trouble; "
+        "try again later"
+    )
+    assert sleeps == []
+    assert len(httpserver.log) == 1
+
+
+def test_a_server_error_is_tried_again_after_the_wait_it_asks_for(httpserver):
+    """client.xǁHttpClientǁ_request 71, 74 (Retry-After of a 5xx answer ignored)."""
+    httpserver.expect_oneshot_request(f"/works/{JOR}").respond_with_data("", status=503, headers={"Retry-After": "3"})
+    httpserver.expect_request(f"/works/{JOR}").respond_with_json({"status": "ok"})
+    sleeps = []
+    client = HttpClient(client_settings(httpserver, retries=1), sleep=sleeps.append, jitter=lambda: 0)
+    assert client.get_json(httpserver.url_for(f"/works/{JOR}")) == {"status": "ok"}
+    assert sleeps == [3.0]
+
+
+class FailingSession:
+    """A requests session whose every GET fails with `error`; it records the timeout each GET was given."""
+
+    def __init__(self, error: Exception):
+        self.error = error
+        self.timeouts = []
+
+    def get(self, url, **options):
+        self.timeouts.append(options.get("timeout"))
+        raise self.error
+
+
+def test_a_refused_connection_is_retried_then_reported_with_the_settings_to_check():
+    """client.x__give_up_message 33 (the advice)."""
+    sleeps = []
+    session = FailingSession(requests.ConnectionError("[Errno 111] Connection refused"))
+    settings = Settings(mailto="you@example.org", retries=1, backoff=0.01)
+    client = HttpClient(settings, session=session, sleep=sleeps.append, jitter=lambda: 0)
+    with pytest.raises(ServiceError) as gave_up:
+        client.get_json("https://api.crossref.org/works/10.1002/jor.1100150407")
+    assert str(gave_up.value) == (
+        "Crossref (api.crossref.org) failed: connection refused (2 attempts); check your internet connection "
+        "(and KB_CROSSREF_URL / KB_DOI_URL), then try again"
+    )
+    assert sleeps == [0.005]
+
+
+@pytest.mark.parametrize(
+    "error", [requests.ReadTimeout("read timed out"), urllib3.exceptions.TimeoutError("read timed out")]
+)
+def test_an_attempt_gets_what_is_left_of_kb_http_max_wait_and_a_timeout_says_so(error):
+    """client.xǁHttpClientǁget 6 (time spent added to the time left), 27 (at least 1.01 s however little is left),
+    xǁHttpClientǁ_attempt 9 and _request 12, 16 (no socket timeout), 39, 40, 41, 42, 43, 44 (the timeout's reason and
+    kind) and x__give_up_message 27 (its advice)."""
+    session = FailingSession(error)
+    settings = Settings(mailto="you@example.org", timeout=15.0, retries=0, max_wait=0.5)
+    clock = itertools.chain([0.0], itertools.repeat(0.25)).__next__  # started at 0; 0.25 s gone at the attempt
+    client = HttpClient(settings, session=session, sleep=lambda _: None, clock=clock)
+    with pytest.raises(ServiceError) as gave_up:
+        client.get_json("https://api.crossref.org/works/10.1002/jor.1100150407")
+    assert str(gave_up.value) == (
+        "Crossref (api.crossref.org) failed: no answer within 0.25 s (1 attempt); the service is slow or stalled; "
+        "try again later, or raise KB_HTTP_TIMEOUT"
+    )
+    assert session.timeouts == [(0.25, 0.25)]
+
+
+def test_a_url_requests_cannot_use_is_reported_with_the_settings_to_check():
+    """client.xǁHttpClientǁ_request 52 (the message dropped)."""
+    settings = Settings.from_env({"KB_CROSSREF_URL": "http://127.0.0.1:99999", "KB_MAILTO": "you@example.org"})
+    url = f"{settings.crossref_url}/works/{JOR}"
+    with pytest.raises(ServiceError) as refused:
+        HttpClient(settings).get_json(url)
+    assert str(refused.value).startswith(f"could not request {url}: ")
+    assert str(refused.value).endswith("; check KB_CROSSREF_URL and KB_DOI_URL")
+
+
+# --- kb/doi/client.py: _refuse_declared_size, _read_body -------------------------------------------------------------
+
+BODY = b'{"status": "ok"}'  # 16 bytes
+
+
+def serve_body(server, chunked: bool) -> None:
+    """Answer /works/JOR with BODY, announcing its length or (chunked) not."""
+    response = Response(iter([BODY]) if chunked else BODY, content_type="application/json")
+    server.expect_request(f"/works/{JOR}").respond_with_response(response)
+
+
+@pytest.mark.parametrize("chunked", [False, True], ids=["announced", "chunked"])
+def test_a_body_exactly_as_large_as_kb_http_max_bytes_is_accepted(httpserver, chunked):
+    """client.x__refuse_declared_size 9 and x__read_body 11, 24 (a body of exactly the limit refused)."""
+    serve_body(httpserver, chunked)
+    client = HttpClient(client_settings(httpserver, max_bytes=16))
+    assert client.get_json(httpserver.url_for(f"/works/{JOR}")) == {"status": "ok"}
+
+
+@pytest.mark.parametrize(
+    ("chunked", "what"),
+    [(False, "announced 16 bytes, over the limit of 15 bytes"), (True, "sent more than the limit of 15 bytes")],
+    ids=["announced", "chunked"],
+)
+def test_a_body_one_byte_over_kb_http_max_bytes_is_refused_naming_the_service_and_host(httpserver, chunked, what):
+    """client.x__refuse_declared_size 11, x__read_body 25, 26 and xǁHttpClientǁ_request 22, 31, 32 (the service or
+    the URL not handed on, so the message names neither)."""
+    serve_body(httpserver, chunked)
+    client = HttpClient(client_settings(httpserver, max_bytes=15))
+    with pytest.raises(BadResponseError) as refused:
+        client.get_json(httpserver.url_for(f"/works/{JOR}"), service="doi.org (DataCite)")
+    assert str(refused.value) == (
+        f"doi.org (DataCite) ({host_of(httpserver)}) {what} (KB_HTTP_MAX_BYTES); no record is that large, so check "
+        "KB_CROSSREF_URL and KB_DOI_URL"
+    )
+
+
+class HangUpWatcher:
+    """A server on 127.0.0.1 that answers one request with a 1 MB body sent a byte every 20 ms, and notes when the
+    client hangs up (a send fails). It stops sending after 30 s or when `stop` is called."""
+
+    def __init__(self):
+        self.hung_up = threading.Event()
+        self._stop = threading.Event()
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self._listener.getsockname()[1]}"
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+        self._listener.close()
+
+    def _serve(self) -> None:
+        connection, _ = self._listener.accept()
+        with connection:
+            while b"\r\n\r\n" not in connection.recv(4096):
+                pass
+            try:
+                connection.sendall(
+                    b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 1000000\r\n\r\n{"
+                )
+                for _ in range(1500):
+                    if self._stop.wait(0.02):
+                        return
+                    connection.sendall(b" ")
+            except OSError:
+                self.hung_up.set()
+
+
+def test_a_body_still_trickling_at_the_deadline_is_hung_up_on_at_its_next_byte():
+    """client.x__read_body 2, 3, 8, 9 (reading with `read`, which waits for 64 kB, instead of `read1`: the worker
+    never sees the deadline and keeps the connection open)."""
+    server = HangUpWatcher()
+    try:
+        settings = Settings(crossref_url=server.url, mailto="you@example.org", timeout=0.3, retries=0)
+        with pytest.raises(ServiceError, match=r"no answer within 0\.3 s \(1 attempt\)"):
+            HttpClient(settings).get_json(f"{server.url}/works/{JOR}")
+        assert server.hung_up.wait(10)  # a byte or two after the deadline; the bound only guards against a hang
+    finally:
+        server.stop()
+
+
+class OldStyleResponse:
+    """A streamed requests response as it comes with urllib3 1.x, whose body stream has `read` but no `read1`."""
+
+    def __init__(self, body: bytes):
+        self.status_code, self.headers, self._body = 200, {}, io.BytesIO(body)
+        self.raw = self  # the body stream
+
+    def read(self, amt=None, decode_content=None):
+        return self._body.read(amt)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exception):
+        return False
+
+
+class OldStyleSession:
+    def get(self, url, **options):
+        return OldStyleResponse(b'{"status": "ok"}')
+
+
+def test_a_body_from_urllib3_1_without_read1_is_read_with_read():
+    """client.x__read_body 7 (`getattr` without a default: AttributeError with urllib3 1.x, which requests>=2.31
+    allows)."""
+    client = HttpClient(Settings(mailto="you@example.org"), session=OldStyleSession())
+    assert client.get_json("https://api.crossref.org/works/10.1002/jor.1100150407") == {"status": "ok"}
+
+
+class RecordingStream:
+    """A response's raw stream that records what each read asks for, and hands out `pieces` one per read."""
+
+    def __init__(self, *pieces: bytes):
+        self.pieces, self.asked = list(pieces), []
+
+    def read1(self, amount=None, decode_content=False):
+        self.asked.append((amount, decode_content))
+        return self.pieces.pop(0) if self.pieces else b""
+
+
+def test_the_body_is_read_in_decoded_pieces_of_at_most_64_kb():
+    """client.x__read_body 14, 16 (a read of no stated size: urllib3 then unpacks everything one socket read brought,
+    so a compressed bomb costs its unpacked size in memory before the limit is checked)."""
+    stream = RecordingStream(b'{"status": ', b'"ok"}')
+    body = _read_body(stream, threading.Event(), 1_000, "Crossref", "https://api.crossref.org/works/x")
+    assert body == b'{"status": "ok"}'
+    assert stream.asked == [(65_536, True)] * 3  # two pieces, then the empty read that ends the body
+
+
+# --- kb/doi/client.py: HttpClient._attempt -------------------------------------------------------------------------
+
+
+class EndlessHeaders:
+    """A server on 127.0.0.1 whose answers never finish their headers: a byte every 50 ms until `stop`."""
+
+    def __init__(self):
+        self._stop = threading.Event()
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self._listener.settimeout(0.05)
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self._listener.getsockname()[1]}"
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+        self._listener.close()
+
+    def _serve(self) -> None:
+        connections = []
+        while not self._stop.is_set():
+            try:
+                connections.append(self._listener.accept()[0])
+                connections[-1].sendall(b"HTTP/1.1 200 OK\r\nX-Slow: ")
+            except (TimeoutError, OSError):
+                pass
+            for connection in connections:
+                with contextlib.suppress(OSError):  # that client has hung up
+                    connection.sendall(b"a")
+        for connection in connections:
+            connection.close()
+
+
+def test_python_exits_after_a_lookup_whose_headers_never_end(tmp_path):
+    """client.xǁHttpClientǁ_attempt 22, 25, 28 (the request's worker thread not a daemon, so Python waits for it at
+    exit: for ever, as each byte of the headers resets the socket timeout)."""
+    server = EndlessHeaders()
+    script = (
+        "from kb.doi.client import HttpClient, Settings\n"
+        "from kb.doi.errors import ServiceError\n"
+        f"settings = Settings(crossref_url={server.url!r}, mailto='you@example.org', timeout=0.3, retries=0)\n"
+        "try:\n"
+        f"    HttpClient(settings).get_json({server.url + '/works/' + JOR!r})\n"
+        "except ServiceError as error:\n"
+        "    print(error)\n"
+    )
+    try:
+        # the timeout only guards against a hang: Python exits about 0.3 s after it has started
+        result = subprocess.run(
+            [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=30, check=True
+        )
+    finally:
+        server.stop()
+    assert "failed: no answer within 0.3 s (1 attempt)" in result.stdout
