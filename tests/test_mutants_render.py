@@ -2929,14 +2929,14 @@ def test_a_pooled_estimate_is_shown_rounded_with_its_studies():
     """Estimate and intervals to 2 places, tau² to 3, I² as a whole percent.
     Kills kb.render.synthesis.x__pooled_view__mutmut_2 to _35 except _22 to _24; x__round__mutmut_1 to _6."""
     studies = shipped_studies()
-    pooled = Pooled("smd", POOLED_IDS, 0.8349, (0.3812, 1.2745), 0.09617, 61.7, (-4.1234, 5.6789))
+    pooled = Pooled("smd", POOLED_IDS, 0.8349, (0.3812, 1.2745), 0.12345, 61.7, (-4.1234, 5.6789))
     view = _pooled_view(pooled, {i: studies[i] for i in POOLED_IDS}, RowCache(load_vocabulary(ROOT / "vocabulary.yml")))
     assert (view.label, view.k, view.estimate_text, view.prediction_text, view.tau2, view.i2) == (
         "Standardised mean difference",
         3,
         "0.83 [0.38, 1.27]",
         "-4.12 to 5.68",
-        "0.096",
+        "0.123",
         "62%",
     )
     assert [(row.id, row.cite) for row in view.studies] == [
@@ -3117,6 +3117,7 @@ def test_a_term_pages_synthesis_shows_each_group_with_its_effects_pool_and_plots
     views = term_synthesis(
         "substances", "mdma", links.by_tag["substances"]["mdma"], links, vocabulary, RowCache(vocabulary)
     )
+    assert {(v.certainty, v.certainty_label) for v in views} == {("moderate", "Moderate")}
     assert [(v.anchor, v.domain.label, v.comparison, v.participation) for v in views] == [
         ("outcome-ptsd-severity-placebo", "PTSD symptom severity", "vs placebo", "130 participants in 3 trials"),
         ("outcome-anxiety-no-effect", "Anxiety", "not stated", "60 participants in 1 trial"),
@@ -3333,6 +3334,20 @@ def test_a_page_template_gets_the_site_name_the_certainty_globals_its_root_and_i
         "downloads.md.j2", "downloads/index.md", "../", count=1, sizes={**sizes, "synthesis.json": 7}
     )
     assert "<p>The 1 study of this knowledge base, free to reuse." in downloads.content.decode()  # the generator's
+
+
+@whole_render
+def test_a_knowledge_bases_own_downloads_and_feed_templates_get_their_root(tmp_path):
+    """_downloads and _reference_pages hand each page the way back to the site's root: "../" from downloads/, ""
+    for the feed at the top (the generator's own templates do not need it; a knowledge base's may)."""
+    root = copy_project(tmp_path / "kb")
+    for path in (root / "entries").glob("[!_]*.yaml"):
+        if path.stem != "moreno-2006-psilocybin-ocd":
+            path.unlink()
+    (root / "templates" / "downloads.md.j2").write_text("root=[{{ root }}]\n", encoding="utf-8")
+    (root / "templates" / "feed.xml.j2").write_text("root=[{{ root }}]\n", encoding="utf-8")
+    assert generate(Project(root)).ok
+    assert (page(root, "downloads/index.md"), page(root, "feed.xml")) == ("root=[../]\n", "root=[]\n")
 
 
 # --- _downloads: the whole-list downloads joined from each study's part --------------------------------------------
