@@ -172,6 +172,7 @@ def test_a_template_error_while_rendering_is_a_partial_generation(small):
     assert len(generation.problems) == 1
     assert "template error" in generation.problems[0].message
     assert generation.problems[0].path.endswith("study.md.j2")
+    assert 0 < generation.seconds < 60  # how long it ran before the error (kills x__generate__mutmut_63)
 
 
 @whole_generation
