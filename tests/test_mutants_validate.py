@@ -790,3 +790,278 @@ def test_harms_up_to_the_arms_n_pass(project, key: str) -> None:
         shown(check(project, ("example-2024-fixture", with_harms(key, "[{arm: active, n: 20}, {arm: placebo, n: 0}]"))))
         == []
     )
+
+
+# --- rules._check_pages ----------------------------------------------------------------------------------------
+
+
+def test_pages_that_end_before_they_start_are_refused_at_the_pages(project: Path) -> None:
+    """rules.x__check_pages 19 (first page compared with itself), 23, 27, 31 (the problem placed elsewhere)."""
+    text = broken("pages: 10-20", "pages: 20-10")
+    assert shown(check(project, ("example-2024-fixture", text))) == [
+        at(text, "pages:", 10, "pages '20-10' end before they start")
+    ]
+
+
+# --- rules.check_dates, rules._parse_date ------------------------------------------------------------------------
+
+
+def test_an_impossible_date_is_refused_with_the_format_to_write(project: Path) -> None:
+    """rules.x__parse_date 13, 14 (the hint)."""
+    text = broken("added: 2026-01-15", "added: 2026-13-15")
+    assert shown(check(project, ("example-2024-fixture", text))) == [
+        at(text, "added:", 10, "'2026-13-15' is not a real date (write the date as YYYY-MM-DD)")
+    ]
+
+
+@pytest.mark.parametrize(
+    "reviewed, problems",
+    [
+        ("2026-06-01", []),  # today
+        ("2026-06-02", []),  # tomorrow: a day's grace for time zones
+        ("2026-06-03", ["2026-06-03 is in the future"]),
+    ],
+    ids=["today", "tomorrow", "the-day-after"],
+)
+def test_a_date_up_to_tomorrow_is_accepted_and_a_later_one_is_in_the_future(project: Path, reviewed, problems) -> None:
+    """rules.x__parse_date 17 (today and tomorrow were refused as future dates)."""
+    text = broken("reviewed: 2026-02-01", f"reviewed: {reviewed}")
+    result = check(project, ("example-2024-fixture", text))
+    assert shown(result) == [at(text, "reviewed:", 13, message) for message in problems]
+    assert len(result.studies) == (0 if problems else 1)
+
+
+@pytest.mark.parametrize(
+    "added, problems",
+    [("1900-01-01", []), ("1899-12-31", ["1899-12-31 is not plausible"])],
+    ids=["1900", "1899"],
+)
+def test_a_record_date_before_1900_is_not_plausible(project: Path, added: str, problems) -> None:
+    """rules.x__parse_date 29, 30, 33, 34 (the problem for a date before 1900 built without its entry or place)."""
+    text = broken("added: 2026-01-15", f"added: {added}")
+    assert shown(check(project, ("example-2024-fixture", text))) == [
+        at(text, "added:", 10, message) for message in problems
+    ]
+
+
+@pytest.mark.parametrize(
+    "year, problems",
+    [
+        ("1900", []),
+        ("2026", []),  # this year
+        ("2027", []),  # next year: published ahead of print
+        ("2028", ["year 2028 is not plausible (check the publication year)"]),
+        ("1899", ["year 1899 is not plausible (check the publication year)"]),
+    ],
+)
+def test_a_publication_year_from_1900_to_next_year_is_accepted(project: Path, year: str, problems) -> None:
+    """rules.x_check_dates 14 (this year and next refused), 21, 26 (no hint)."""
+    text = broken("year: 2024", f"year: {year}")
+    assert shown(check(project, ("example-2024-fixture", text))) == [
+        at(text, "year:", 9, message) for message in problems
+    ]
+
+
+def test_an_impossible_notice_date_is_reported_at_the_date(project: Path) -> None:
+    """rules.x_check_dates 77 (placed at the notice, line above, instead of its date)."""
+    notice = "notices:\n  - type: correction\n    date: 2024-02-30"
+    text = broken("  reviewed: 2026-02-01", f"  reviewed: 2026-02-01\n{notice}")
+    assert shown(check(project, ("example-2024-fixture", text))) == [
+        at(text, "date: 2024-02-30", 11, "'2024-02-30' is not a real date (write the date as YYYY-MM-DD)")
+    ]
+
+
+@pytest.mark.parametrize(
+    "reviewed, problems",
+    [("2026-01-14", ["the entry was reviewed before it was added"]), ("2026-01-15", [])],
+    ids=["the-day-before", "the-same-day"],
+)
+def test_an_entry_reviewed_before_it_was_added_is_refused_at_reviewed(project: Path, reviewed, problems) -> None:
+    """rules.x_check_dates 85, 86 (never compared), 94, 101, 102 (crash), 97, 98 (severity or message None),
+    105, 106 (placed at `record:`)."""
+    text = broken("reviewed: 2026-02-01", f"reviewed: {reviewed}")
+    result = check(project, ("example-2024-fixture", text))
+    assert shown(result) == [at(text, "reviewed:", 13, message) for message in problems]
+    assert len(result.studies) == (0 if problems else 1)
+
+
+# --- rules.check_related -----------------------------------------------------------------------------------------
+
+
+def test_an_entry_related_to_itself_is_refused_at_the_id(project: Path) -> None:
+    """rules.x_check_related 13, 14, 15, 17, 18, 21, 22 (the problem built without entry, place or severity)."""
+    text = broken("  reviewed: 2026-02-01", "  reviewed: 2026-02-01\nrelated: [example-2024-fixture]")
+    result = check(project, ("example-2024-fixture", text))
+    assert shown(result) == [at(text, "related:", 11, "an entry cannot be related to itself")]
+    assert result.studies == []
+
+
+RELATED_HINT = "related ids must be ids of entries in entries/"
+
+
+@pytest.mark.parametrize(
+    "related, message",
+    [
+        ("no-such-entry", f"no entry has the id 'no-such-entry' ({RELATED_HINT})"),
+        ("example-2024-othr", "no entry has the id 'example-2024-othr' (did you mean 'example-2024-other'?)"),
+    ],
+    ids=["nothing-close", "misspelt"],
+)
+def test_an_unknown_related_id_gets_a_did_you_mean_only_when_one_is_close(project: Path, related, message) -> None:
+    """rules.x_check_related 29, 32 (any id suggested however far), 35, 46 (no hint), 36 (never a suggestion),
+    39, 40 (the hint's text)."""
+    other = other_entry("example-2024-other", "Another made-up trial of nothing", 1)
+    text = broken("  reviewed: 2026-02-01", f"  reviewed: 2026-02-01\nrelated: [{related}]")
+    assert shown(check(project, other, ("example-2024-fixture", text))) == [at(text, "related:", 11, message)]
+
+
+# --- rules.check_parent ------------------------------------------------------------------------------------------
+
+PARENT_HINT = "name the parent trial in words if it has no entry"
+
+
+@pytest.mark.parametrize(
+    "parent, message",
+    [
+        ("zzzz-1999-qqqq", f"no entry has the id 'zzzz-1999-qqqq' ({PARENT_HINT})"),
+        ("example-2024-othr", "no entry has the id 'example-2024-othr' (did you mean 'example-2024-other'?)"),
+    ],
+    ids=["nothing-close", "misspelt"],
+)
+def test_an_unknown_parent_id_gets_a_did_you_mean_only_when_one_is_close(project: Path, parent, message) -> None:
+    """rules.x_check_parent 34, 37 (any id suggested however far), 41 (no hint), 42 (never a suggestion),
+    45, 46 (the hint's text)."""
+    other = other_entry("example-2024-other", "Another made-up trial of nothing", 1)
+    text = broken("  duration_weeks: 8", f"  duration_weeks: 8\n  parent: {parent}")
+    assert shown(check(project, other, ("example-2024-fixture", text))) == [at(text, "parent:", 11, message)]
+
+
+def with_parent(name: str, parent: str, title: str) -> tuple[str, str]:
+    """A clean entry of its own (id, DOI, title) naming `parent` as its parent trial."""
+    text = GOOD.replace("example-2024-fixture", name).replace("kb.fixture.2024", f"kb.{name}")
+    text = text.replace("title: A fictitious trial used by the test suite", f"title: {title}")
+    return name, text.replace("  duration_weeks: 8", f"  duration_weeks: 8\n  parent: {parent}")
+
+
+def test_parents_forming_a_cycle_of_three_are_refused_with_the_whole_chain(project: Path) -> None:
+    """rules.x_check_parent 70 (the chain followed from the first parent again and again, never coming back)."""
+    b = with_parent("example-2024-b", "example-2024-c", "Second invented entry in the loop")
+    c = with_parent("example-2024-c", "example-2024-a", "Third fabricated study going round")
+    a = with_parent("example-2024-a", "example-2024-b", "First made-up record of a cycle")
+    message = "parents form a cycle: example-2024-a -> example-2024-b -> example-2024-c -> example-2024-a"
+    assert shown(check(project, b, c, a)) == [at(a[1], "parent:", 11, message, entry="entries/example-2024-a.yaml")]
+
+
+# --- rules.check_unique_id ---------------------------------------------------------------------------------------
+
+
+def test_the_same_id_in_a_second_file_is_refused_at_its_id(project: Path) -> None:
+    """rules.x_check_unique_id 21, 22 (placed at the start of the entry, not at the id's value)."""
+    first = write_entry(project, GOOD)
+    second = project / "entries" / "example-2024-fixture.yml"
+    second.write_text(GOOD, encoding="utf-8")
+    result = validate_entries([second], load_vocabulary(project / "vocabulary.yml"), others=[first], today=TODAY)
+    entry = "entries/example-2024-fixture.yml"
+    assert shown(result) == [
+        at(
+            GOOD,
+            "id:",
+            5,
+            "the id 'example-2024-fixture' is also the id of entries/example-2024-fixture.yaml (each study is one "
+            "file, entries/<id>.yaml: delete or rename one)",
+            entry=entry,
+        ),
+        at(
+            GOOD,
+            "title:",
+            8,
+            "title is nearly identical to example-2024-fixture (entries/example-2024-fixture.yaml:4): probable "
+            "duplicate (if it is a different study, say so in its headline)",
+            "warning",
+            entry=entry,
+        ),
+        at(
+            GOOD,
+            "doi:",
+            8,
+            "DOI 10.5555/kb.fixture.2024 is also used by example-2024-fixture (entries/example-2024-fixture.yaml:16) "
+            "(each study is entered once; merge the two entries)",
+            entry=entry,
+        ),
+    ]
+
+
+# --- rules.check_text, rules._texts, rules._surely_clean -----------------------------------------------------------
+
+HIDDEN_HINT = "delete it: readers cannot see it, feeds break on it"
+
+
+@pytest.mark.parametrize(
+    "old, new, needle, col, message",
+    [
+        (  # _texts 1: a value is not a key
+            "headline: Test fixture, not a real study",
+            'headline: "Te\\x01st"',
+            "headline:",
+            11,
+            f"hidden or control character U+0001 in headline ({HIDDEN_HINT})",
+        ),
+        (  # check_text 18: the path written with dots
+            "journal: Journal of Test Fixtures",
+            'journal: "Journal\\x01"',
+            "journal:",
+            12,
+            f"hidden or control character U+0001 in citation.journal ({HIDDEN_HINT})",
+        ),
+        (  # _surely_clean 12: JSON writes a carriage return as \r, which the quick pass must look for
+            "headline: Test fixture, not a real study",
+            'headline: "Test\\rfixture"',
+            "headline:",
+            11,
+            f"hidden or control character U+000D in headline ({HIDDEN_HINT})",
+        ),
+    ],
+    ids=["value", "nested-value", "carriage-return"],
+)
+def test_a_control_character_in_a_value_is_reported_at_the_value_with_its_path(
+    project: Path, old, new, needle, col, message
+) -> None:
+    text = broken(old, new)
+    result = check(project, ("example-2024-fixture", text))
+    assert shown(result) == [at(text, needle, col, message)]
+    assert result.studies == []
+
+
+# --- rules.check_plain_numbers -----------------------------------------------------------------------------------
+
+
+def test_an_infinite_number_is_refused_with_the_hint_to_write_the_paper_s_number(project: Path) -> None:
+    """rules.x_check_plain_numbers 21 (the hint's text)."""
+    text = broken("duration_weeks: 8", "duration_weeks: .inf")
+    message = "inf is not a number a study can report (write the number as the paper gives it)"
+    assert shown(check(project, ("example-2024-fixture", text))) == [at(text, "duration_weeks:", 19, message)]
+
+
+# --- rules.tag_places --------------------------------------------------------------------------------------------
+
+
+def test_a_synonym_for_an_application_setting_becomes_the_preferred_term_in_the_study(project: Path) -> None:
+    """rules.x_tag_places 25 (applications[].setting never looked up in the vocabulary)."""
+    text = broken("{setting: retreat-centre,", "{setting: retreat-center,")
+    result = check(project, ("example-2024-fixture", text))
+    message = "'retreat-center' is a synonym; the preferred setting tag is 'retreat-centre' (write 'retreat-centre')"
+    assert shown(result) == [at(text, "retreat-center", 15, message, "warning")]
+    [study] = result.studies
+    assert [application.setting for application in study.applications] == ["retreat-centre"]
+
+
+# --- validate._check_one -----------------------------------------------------------------------------------------
+
+
+def test_an_empty_file_is_refused_as_an_empty_entry(project: Path) -> None:
+    """validate.x__check_one 2 (the file's shape shown as None)."""
+    message = (
+        "an entry must be a mapping of keys (id, title, ...), but this file is empty "
+        "(start from entries/_template.yaml)"
+    )
+    assert shown(check(project, ("example-2024-fixture", ""))) == [f"{ENTRY}:1:1: error: {message}"]
