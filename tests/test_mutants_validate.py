@@ -1042,6 +1042,42 @@ def test_an_infinite_number_is_refused_with_the_hint_to_write_the_paper_s_number
     assert shown(check(project, ("example-2024-fixture", text))) == [at(text, "duration_weeks:", 19, message)]
 
 
+def test_a_page_range_printed_the_short_way_is_refused_with_the_full_range_to_write(project: Path) -> None:
+    """PubMed prints 1025-33; APA references give the range in full. (It read "end before they start", with no hint.)"""
+    text = broken("pages: 10-20", "pages: 1025-33")
+    message = "pages '1025-33' end before they start (write the last page in full: 1025-1033)"
+    assert shown(check(project, ("example-2024-fixture", text))) == [at(text, "pages:", 10, message)]
+
+
+@pytest.mark.parametrize(
+    ("new", "col", "shown_value"),
+    [
+        ("value: .nan, ci: [0.2, 1.4]", 38, "nan"),
+        ("value: 0.8, ci: [0.2, .nan]", 53, "nan"),
+        ("value: .inf, ci: [0.2, 1.4]", 38, "inf"),
+    ],
+    ids=["nan-value", "nan-ci-bound", "infinite-value"],
+)
+def test_a_nan_or_infinite_effect_figure_is_one_problem_not_also_a_ci_that_misses_it(
+    project: Path, new: str, col: int, shown_value: str
+) -> None:
+    """_check_effect leaves NaN and infinity to check_plain_numbers; it also said the CI did not contain the value."""
+    text = broken("value: 0.8, ci: [0.2, 1.4]", new)
+    message = f"{shown_value} is not a number a study can report (write the number as the paper gives it)"
+    assert shown(check(project, ("example-2024-fixture", text))) == [at(text, "effect:", col, message)]
+
+
+def test_an_infinite_count_is_not_also_called_implausible(project: Path) -> None:
+    """`n: .inf`: not a number a study can report (and the schema's "whole number"), not also "at most 100,000,000"."""
+    text = broken("  n: 40", "  n: .inf")
+    lines = shown(check(project, ("example-2024-fixture", text)))
+    assert (
+        at(text, "  n: .inf", 6, "inf is not a number a study can report (write the number as the paper gives it)")
+        in lines
+    )
+    assert [line for line in lines if "plausible" in line] == []
+
+
 # --- rules.tag_places --------------------------------------------------------------------------------------------
 
 

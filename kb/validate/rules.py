@@ -215,7 +215,7 @@ def check_plain_numbers(entry: LoadedEntry) -> list[Problem]:
                 problems.append(
                     _problem(entry, keys, ERROR, message, f"write {int(value)}" if value.is_integer() else None)
                 )
-            elif isinstance(value, (int, float)) and not isinstance(value, bool) and abs(value) > limit:
+            elif isinstance(value, int) and not isinstance(value, bool) and abs(value) > limit:  # inf: reported above
                 problems.append(
                     _problem(entry, keys, ERROR, f"{_fmt(value)} is not plausible here (at most {limit:,})")
                 )
@@ -304,10 +304,12 @@ def _check_safety_arms(entry: LoadedEntry) -> list[Problem]:
 
 def _check_effect(entry: LoadedEntry, keys: tuple, effect: dict) -> list[Problem]:
     value, ci = effect["value"], effect.get("ci")
-    not_finite = [(k, v) for k, v in [("value", value), *((("ci", i), v) for i, v in enumerate(ci or []))]]
-    not_finite = [(k, v) for k, v in not_finite if math.isfinite(v) and abs(v) > 1e6]  # NaN: check_plain_numbers
-    if not_finite:
-        where, bad = not_finite[0]
+    numbers = [("value", value), *((("ci", i), v) for i, v in enumerate(ci or []))]
+    if not all(math.isfinite(v) for _, v in numbers):
+        return []  # NaN or infinity: check_plain_numbers reports it, once
+    too_large = [(k, v) for k, v in numbers if abs(v) > 1e6]
+    if too_large:
+        where, bad = too_large[0]
         where = where if isinstance(where, tuple) else (where,)
         return [_problem(entry, (*keys, *where), ERROR, f"{bad} is not a plausible effect size", "write the number")]
     problems = []
@@ -324,10 +326,24 @@ def _check_effect(entry: LoadedEntry, keys: tuple, effect: dict) -> list[Problem
 
 def _check_pages(entry: LoadedEntry) -> list[Problem]:
     pages = entry.data["citation"].get("pages")
-    numbers = [int(n) for n in re.findall(r"\d+", pages or "")]
-    if len(numbers) == 2 and numbers[0] > numbers[1]:
-        return [_problem(entry, ("citation", "pages"), ERROR, f"pages '{pages}' end before they start")]
+    numbers = re.findall(r"\d+", pages or "")
+    if len(numbers) == 2 and int(numbers[0]) > int(numbers[1]):
+        message = f"pages '{pages}' end before they start"
+        return [_problem(entry, ("citation", "pages"), ERROR, message, _full_range_hint(*numbers))]
     return []
+
+
+def _full_range_hint(first: str, last: str) -> str | None:
+    """A range printed the short way (1025-33, as PubMed prints it) in full, as APA references give it.
+
+    >>> _full_range_hint("1025", "33"), _full_range_hint("1025", "8"), _full_range_hint("20", "10")
+    ('write the last page in full: 1025-1033', 'write the last page in full: 1025-1028', None)
+    """
+    if len(last) < len(first):
+        full = first[: len(first) - len(last)] + last
+        if int(full) > int(first):
+            return f"write the last page in full: {first}-{full}"
+    return None
 
 
 def check_dates(entry: LoadedEntry, today: datetime.date) -> list[Problem]:
