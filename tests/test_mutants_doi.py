@@ -1021,3 +1021,92 @@ def test_python_exits_after_a_lookup_whose_headers_never_end(tmp_path):
     finally:
         server.stop()
     assert "failed: no answer within 0.3 s (1 attempt)" in result.stdout
+
+
+# --- kb/doi/client.py: Settings.from_env, _base_url -------------------------------------------------------------------
+
+
+def test_an_empty_environment_gives_the_documented_defaults():
+    """client.xǁSettingsǁfrom_env 63, 89, 100 (no default for KB_HTTP_TIMEOUT, KB_HTTP_BACKOFF, KB_HTTP_MAX_WAIT:
+    None instead of 15, 1 and 60 seconds)."""
+    settings = Settings.from_env({})
+    assert settings.crossref_url == "https://api.crossref.org"
+    assert settings.doi_url == "https://doi.org"
+    assert settings.mailto is None
+    assert settings.timeout == 15.0
+    assert settings.retries == 4
+    assert settings.backoff == 1.0
+    assert settings.max_wait == 60.0
+    assert settings.max_bytes == 10_485_760
+    assert settings.cache_days == 7.0
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "field", "value"),
+    [
+        ("KB_HTTP_BACKOFF", "0.25", "backoff", 0.25),
+        ("KB_CACHE_DAYS", "0.5", "cache_days", 0.5),
+    ],
+)
+def test_kb_http_backoff_and_kb_cache_days_are_read_from_the_environment(name, text, field, value):
+    """client.xǁSettingsǁfrom_env 33, 95, 96 (KB_HTTP_BACKOFF ignored), 37, 132, 133 (KB_CACHE_DAYS ignored), 127
+    (KB_CACHE_DAYS compared with None: a TypeError)."""
+    assert getattr(Settings.from_env({name: text}), field) == value
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "field", "value"),
+    [
+        ("KB_HTTP_TIMEOUT", "0.01", "timeout", 0.01),
+        ("KB_HTTP_MAX_WAIT", "0.01", "max_wait", 0.01),
+        ("KB_HTTP_BACKOFF", "0", "backoff", 0.0),
+        ("KB_HTTP_MAX_BYTES", "1", "max_bytes", 1),
+        ("KB_CACHE_DAYS", "0", "cache_days", 0.0),
+    ],
+)
+def test_each_setting_accepts_its_documented_minimum(name, text, field, value):
+    """client.xǁSettingsǁfrom_env 71, 108 (a timeout or total wait under 1.01 s refused), 122 (a one-byte limit
+    refused), 127, 134 (KB_CACHE_DAYS=0, never reuse a record, refused)."""
+    assert getattr(Settings.from_env({name: text}), field) == value
+
+
+@pytest.mark.parametrize(
+    ("text", "url"),
+    [
+        ("http://127.0.0.1:8080/", "http://127.0.0.1:8080"),
+        (" https://mirror.example.org/crossref-X// ", "https://mirror.example.org/crossref-X"),
+    ],
+)
+def test_a_base_url_loses_its_trailing_slashes_and_nothing_else(text, url):
+    """client.x__base_url 2 (whitespace stripped instead of the slash), 3 (leading slashes stripped instead), 6 (a
+    trailing X stripped too)."""
+    assert Settings.from_env({"KB_CROSSREF_URL": text}).crossref_url == url
+
+
+@pytest.mark.parametrize("text", ["ftp://api.crossref.org", "https:/api.crossref.org"])
+def test_a_base_url_needs_both_an_http_scheme_and_a_host(text):
+    """client.x__base_url 9 (`and` for `or`: a URL with only one of the two let through)."""
+    with pytest.raises(SettingsError) as refused:
+        Settings.from_env({"KB_CROSSREF_URL": text})
+    assert str(refused.value) == (
+        f"KB_CROSSREF_URL must be a base URL such as https://api.crossref.org, not '{text}'; fix or unset it"
+    )
+
+
+# --- kb/doi/client.py: HttpClient._attempt -------------------------------------------------------------------------
+
+
+def test_a_request_given_up_on_is_left_to_a_daemon_thread():
+    """client.xǁHttpClientǁ_attempt 22, 25, 28 (the worker not a daemon: Python would wait for it at exit). The same
+    as test_python_exits_after_a_lookup_whose_headers_never_end, but in this process: mutmut only runs a mutant
+    against tests that call the mutated function in-process, so it never runs that subprocess test on them."""
+    server = EndlessHeaders()
+    before = set(threading.enumerate())
+    try:
+        settings = Settings(crossref_url=server.url, mailto="you@example.org", timeout=0.3, retries=0)
+        with pytest.raises(ServiceError):
+            HttpClient(settings).get_json(f"{server.url}/works/{JOR}")
+        # the server is still sending header bytes, so the worker is still waiting for them
+        assert [thread.daemon for thread in set(threading.enumerate()) - before] == [True]
+    finally:
+        server.stop()
