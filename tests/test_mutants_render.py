@@ -3934,3 +3934,43 @@ def test_a_render_that_fails_makes_the_memory_forget(small_kb, monkeypatch):
         render_small(small_kb, memory)
     assert memory.context is None
     assert memory.reusable(("study", PECK), b"", small_kb / "docs") is None
+
+
+# --- synthesis._outcome_view, _plots (rules2 helper) ---------------------------------------------------------------
+
+
+def test_each_outcome_group_says_how_consistent_its_directions_are():
+    """Kills kb.render.synthesis.x__outcome_view__mutmut_14 (no consistency: the table's cell read None)."""
+    vocabulary = load_vocabulary(ROOT / "vocabulary.yml")
+    links = three_trials()
+    views = term_synthesis(
+        "substances", "mdma", links.by_tag["substances"]["mdma"], links, vocabulary, RowCache(vocabulary)
+    )
+    assert [(v.anchor, v.consistency) for v in views] == [
+        ("outcome-ptsd-severity-placebo", "all 3 findings improved"),
+        ("outcome-anxiety-no-effect", "1 finding: improved"),
+        ("outcome-wellbeing-placebo", "all 2 findings improved"),
+    ]
+
+
+def test_a_metric_family_without_intervals_leaves_out_only_its_own_forest_plot():
+    """One trial reports a Cohen's d without a CI, then an odds ratio with one, on the same outcome: the d has no
+    plot, the odds ratio still has its own.
+    Kills kb.render.synthesis.x__plots__mutmut_10 (every later family's plot dropped after one without intervals)."""
+    links = link_studies(
+        [
+            synth_trial(
+                "ames-2020",
+                "Ames",
+                40,
+                ("CAPS-5", "ptsd-severity", "cohen_d", 0.5, None),
+                ("Remission", "ptsd-severity", "odds_ratio", 2.0, [1.1, 3.6]),
+            )
+        ]
+    )
+    vocabulary = load_vocabulary(ROOT / "vocabulary.yml")
+    (view,) = term_synthesis("outcomes", "ptsd-severity", links.studies, links, vocabulary, RowCache(vocabulary))
+    assert [e.text for e in view.effects] == ["Cohen's d 0.5", "Odds ratio 2 [1.1, 3.6]"]
+    assert [(p.id, p.metric, [(r.full_label, r.value_text) for r in p.rows]) for p in view.plots] == [
+        ("outcome-ptsd-severity-placebo-odds_ratio", "odds_ratio", [("Ames, 2020: Remission", "2 [1.1, 3.6]")])
+    ]
