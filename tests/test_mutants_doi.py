@@ -864,14 +864,14 @@ def test_a_body_one_byte_over_kb_http_max_bytes_is_refused_naming_the_service_an
     )
 
 
-class HangUpWatcher:
-    """A server on 127.0.0.1 that answers one request with a 1 MB body sent a byte every 20 ms, and notes when the
-    client hangs up (a send fails). It stops sending after 30 s or when `stop` is called."""
+class RawServer:
+    """A server on 127.0.0.1 written on a bare socket (to misbehave in ways an HTTP server library will not), serving
+    from a thread of its own until `stop`; subclasses write `_serve`."""
 
-    def __init__(self):
-        self.hung_up = threading.Event()
+    def __init__(self, accept_timeout: float | None = None):
         self._stop = threading.Event()
         self._listener = socket.create_server(("127.0.0.1", 0))
+        self._listener.settimeout(accept_timeout)
         self._thread = threading.Thread(target=self._serve, daemon=True)
         self._thread.start()
 
@@ -883,6 +883,18 @@ class HangUpWatcher:
         self._stop.set()
         self._thread.join(timeout=5)
         self._listener.close()
+
+    def _serve(self) -> None:
+        raise NotImplementedError
+
+
+class HangUpWatcher(RawServer):
+    """A server that answers one request with a 1 MB body sent a byte every 20 ms, and notes when the client hangs up
+    (a send fails). It stops sending after 30 s or when `stop` is called."""
+
+    def __init__(self):
+        self.hung_up = threading.Event()
+        super().__init__()
 
     def _serve(self) -> None:
         connection, _ = self._listener.accept()
@@ -966,24 +978,11 @@ def test_the_body_is_read_in_decoded_pieces_of_at_most_64_kb():
 # --- kb/doi/client.py: HttpClient._attempt -------------------------------------------------------------------------
 
 
-class EndlessHeaders:
-    """A server on 127.0.0.1 whose answers never finish their headers: a byte every 50 ms until `stop`."""
+class EndlessHeaders(RawServer):
+    """A server whose answers never finish their headers: a byte every 50 ms until `stop`."""
 
     def __init__(self):
-        self._stop = threading.Event()
-        self._listener = socket.create_server(("127.0.0.1", 0))
-        self._listener.settimeout(0.05)
-        self._thread = threading.Thread(target=self._serve, daemon=True)
-        self._thread.start()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self._listener.getsockname()[1]}"
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=5)
-        self._listener.close()
+        super().__init__(accept_timeout=0.05)
 
     def _serve(self) -> None:
         connections = []

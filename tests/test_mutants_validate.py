@@ -897,43 +897,34 @@ def test_an_entry_related_to_itself_is_refused_at_the_id(project: Path) -> None:
 
 
 RELATED_HINT = "related ids must be ids of entries in entries/"
-
-
-@pytest.mark.parametrize(
-    "related, message",
-    [
-        ("no-such-entry", f"no entry has the id 'no-such-entry' ({RELATED_HINT})"),
-        ("example-2024-othr", "no entry has the id 'example-2024-othr' (did you mean 'example-2024-other'?)"),
-    ],
-    ids=["nothing-close", "misspelt"],
-)
-def test_an_unknown_related_id_gets_a_did_you_mean_only_when_one_is_close(project: Path, related, message) -> None:
-    """rules.x_check_related 29, 32 (any id suggested however far), 35, 46 (no hint), 36 (never a suggestion),
-    39, 40 (the hint's text)."""
-    other = other_entry("example-2024-other", "Another made-up trial of nothing", 1)
-    text = broken("  reviewed: 2026-02-01", f"  reviewed: 2026-02-01\nrelated: [{related}]")
-    assert shown(check(project, other, ("example-2024-fixture", text))) == [at(text, "related:", 11, message)]
-
-
-# --- rules.check_parent ------------------------------------------------------------------------------------------
-
 PARENT_HINT = "name the parent trial in words if it has no entry"
 
 
 @pytest.mark.parametrize(
-    "parent, message",
+    "key, old, new, hint",
     [
-        ("zzzz-1999-qqqq", f"no entry has the id 'zzzz-1999-qqqq' ({PARENT_HINT})"),
-        ("example-2024-othr", "no entry has the id 'example-2024-othr' (did you mean 'example-2024-other'?)"),
+        ("related", "  reviewed: 2026-02-01", "  reviewed: 2026-02-01\nrelated: [{id}]", RELATED_HINT),
+        ("parent", "  duration_weeks: 8", "  duration_weeks: 8\n  parent: {id}", PARENT_HINT),
     ],
+    ids=["related", "parent"],
+)
+@pytest.mark.parametrize(
+    "typed, advice",
+    [("zzzz-1999-qqqq", None), ("example-2024-othr", "did you mean 'example-2024-other'?")],
     ids=["nothing-close", "misspelt"],
 )
-def test_an_unknown_parent_id_gets_a_did_you_mean_only_when_one_is_close(project: Path, parent, message) -> None:
-    """rules.x_check_parent 34, 37 (any id suggested however far), 41 (no hint), 42 (never a suggestion),
-    45, 46 (the hint's text)."""
+def test_an_unknown_related_or_parent_id_gets_a_did_you_mean_only_when_one_is_close(
+    project: Path, key, old, new, hint, typed, advice
+) -> None:
+    """rules.x_check_related 29, 32 (any id suggested however far), 35, 46 (no hint), 36 (never a suggestion),
+    39, 40 (the hint's text); rules.x_check_parent 34, 37, 41, 42, 45, 46 (the same)."""
     other = other_entry("example-2024-other", "Another made-up trial of nothing", 1)
-    text = broken("  duration_weeks: 8", f"  duration_weeks: 8\n  parent: {parent}")
-    assert shown(check(project, other, ("example-2024-fixture", text))) == [at(text, "parent:", 11, message)]
+    text = broken(old, new.format(id=typed))
+    message = f"no entry has the id '{typed}' ({advice or hint})"
+    assert shown(check(project, other, ("example-2024-fixture", text))) == [at(text, f"{key}:", 11, message)]
+
+
+# --- rules.check_parent ------------------------------------------------------------------------------------------
 
 
 def with_parent(name: str, parent: str, title: str) -> tuple[str, str]:
