@@ -3344,6 +3344,7 @@ def test_a_knowledge_bases_own_downloads_and_feed_templates_get_their_root(tmp_p
     for path in (root / "entries").glob("[!_]*.yaml"):
         if path.stem != "moreno-2006-psilocybin-ocd":
             path.unlink()
+    (root / "templates").mkdir(exist_ok=True)  # a fresh clone has none: the generator's own templates are used
     (root / "templates" / "downloads.md.j2").write_text("root=[{{ root }}]\n", encoding="utf-8")
     (root / "templates" / "feed.xml.j2").write_text("root=[{{ root }}]\n", encoding="utf-8")
     assert generate(Project(root)).ok
