@@ -134,7 +134,7 @@ def _render_pages(
         memory.remember({name: held for name, held in done.items() if name in keys})
     studies = [done[("study", study.id)].files for study in links.studies]
     rows.remember_references({files.id: files.reference for files in studies})
-    pages = _reference_pages(renderer, links, vocabulary, rows, studies)
+    pages = _reference_pages(renderer, links, rows, studies)
     return written + writer.write(pages + _assets(renderer.project))
 
 
@@ -213,9 +213,7 @@ class _Listings:
         ]
 
 
-def _reference_pages(
-    renderer: _Renderer, links: Links, vocabulary: Vocabulary, rows: RowCache, studies: list[StudyFiles]
-) -> list[Output]:
+def _reference_pages(renderer: _Renderer, links: Links, rows: RowCache, studies: list[StudyFiles]) -> list[Output]:
     """The bibliography, the whole-list downloads and the feed: built from the formatted references."""
     groups = indexes.bibliography(links, rows)
     return [
