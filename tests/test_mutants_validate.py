@@ -1265,3 +1265,10 @@ def test_a_duplicate_doi_in_a_file_without_an_id_names_that_file(project: Path) 
     assert shown(check(project, ("example-2024-nameless", nameless), ("example-2024-fixture", GOOD))) == [
         at(GOOD, "doi:", 8, message)
     ]
+
+
+def test_the_reserved_id_index_is_refused_at_the_id(project: Path) -> None:
+    """rules.x_check_id 17 (the problem placed at the entry, not its id). index.md is each folder's own page."""
+    text = GOOD.replace("id: example-2024-fixture", "id: index")
+    message = "the id 'index' is reserved for the site's own pages (use firstauthor-year-keyword)"
+    assert shown(check(project, ("index", text))) == [at(text, "id: index", 5, message, entry="entries/index.yaml")]
