@@ -1272,3 +1272,117 @@ def test_the_reserved_id_index_is_refused_at_the_id(project: Path) -> None:
     text = GOOD.replace("id: example-2024-fixture", "id: index")
     message = "the id 'index' is reserved for the site's own pages (use firstauthor-year-keyword)"
     assert shown(check(project, ("index", text))) == [at(text, "id: index", 5, message, entry="entries/index.yaml")]
+
+
+# --- rules._get (via rules.tag_places and rules.canonical_tags) -------------------------------------------------
+
+
+def test_an_intervention_written_as_text_is_a_schema_error_not_a_crash(project: Path) -> None:
+    """rules.x__get 1 (`or`: a text read as a mapping, AttributeError), 4 (`or`: 'substance' < len(text), TypeError):
+    the tag lookup runs before the schema check, on an entry whose shape may be wrong."""
+    text = broken("  - {substance: psilocybin, dose: 25 mg, sessions: 2, with: supportive therapy}", "  - psilocybin")
+    message = "interventions[0] must be a mapping of keys, not 'psilocybin'"
+    assert shown(check(project, ("example-2024-fixture", text))) == [at(text, "  - psilocybin", 5, message)]
+
+
+# --- rules._matching (via rules.check_plain_numbers) --------------------------------------------------------------
+
+
+def test_an_arm_size_written_with_a_decimal_point_must_be_a_whole_number(project: Path) -> None:
+    """rules.x__matching 7 ('*' never matches a list), 10 (the rest of the pattern dropped after '*': the arm itself
+    checked instead of its n)."""
+    text = broken("{label: active, n: 20}", "{label: active, n: 20.0}")
+    message = "20 must be a whole number (write 20)"
+    assert shown(check(project, ("example-2024-fixture", text))) == [at(text, "label: active", 26, message)]
+
+
+# --- rules._surely_clean ------------------------------------------------------------------------------------------
+
+
+def test_a_value_with_every_kind_of_escaped_control_is_reported(project: Path) -> None:
+    """rules.x__surely_clean 16 (`escape not in`: an entry holding all four of \\u00, \\b, \\f and \\r escapes
+    called surely clean)."""
+    text = broken("headline: Test fixture, not a real study", 'headline: "Test fixture\\x01\\b\\f\\r"')
+    message = "hidden or control character U+0001 in headline (delete it: readers cannot see it, feeds break on it)"
+    assert shown(check(project, ("example-2024-fixture", text))) == [at(text, "headline:", 11, message)]
+
+
+def test_a_control_character_is_reported_in_an_entry_json_cannot_write(project: Path) -> None:
+    """rules.x__surely_clean 7 (an entry json.dumps refuses, here for an explicit date tag, called surely clean)."""
+    text = broken(
+        "headline: Test fixture, not a real study", 'headline: "Test\\x01"\nnotices: [!!timestamp 2024-01-01]'
+    )
+    hidden = "hidden or control character U+0001 in headline (delete it: readers cannot see it, feeds break on it)"
+    assert shown(check(project, ("example-2024-fixture", text))) == [
+        at(text, "headline:", 11, hidden),
+        at(text, "notices:", 11, "notices[0] must be a mapping of keys, not datetime.date(2024, 1, 1)"),
+    ]
+
+
+# --- rules.check_parent ------------------------------------------------------------------------------------------
+
+
+def test_a_parent_whose_own_parent_has_none_is_accepted(project: Path) -> None:
+    """rules.x_check_parent 60 (`chain[+1]`: the chain followed past an entry without a parent, KeyError)."""
+    top = other_entry("example-2024-top", "A first invented trial with no parent", 1)
+    middle = with_parent("example-2024-middle", "example-2024-top", "An extension of the invented trial")
+    child = with_parent("example-2024-child", "example-2024-middle", "A follow-up of the extension study")
+    result = check(project, top, middle, child)
+    assert shown(result) == []
+    assert [study.id for study in result.studies] == ["example-2024-child"]
+
+
+# --- rules.check_related -----------------------------------------------------------------------------------------
+
+
+def test_a_related_id_scoring_just_over_seventy_gets_a_did_you_mean(project: Path) -> None:
+    """rules.x_check_related 34 (score_cutoff 71: 'zz-2024-other' scores 70.97 against 'example-2024-other')."""
+    other = other_entry("example-2024-other", "Another made-up trial of nothing", 1)
+    text = broken("  reviewed: 2026-02-01", "  reviewed: 2026-02-01\nrelated: [zz-2024-other]")
+    message = "no entry has the id 'zz-2024-other' (did you mean 'example-2024-other'?)"
+    assert shown(check(project, other, ("example-2024-fixture", text))) == [at(text, "related:", 11, message)]
+
+
+# --- corpus._normal_title ----------------------------------------------------------------------------------------
+
+
+def test_a_title_one_word_apart_is_not_near_identical_while_a_copy_is(project: Path) -> None:
+    """corpus.x__normal_title 2 (words joined by 'XX XX': the padding both titles share lifts 'adults' against
+    'teens' from 91.4 to 94.2, over the 93 of a near-identical title)."""
+    adults = other_entry("example-2024-adults", "Psilocybin for major depression in adults", 1)
+    copy = other_entry("example-2024-copy", "Psilocybin for major depression in teens", 2)
+    teens = other_entry("example-2024-teens", "Psilocybin for major depression in teens.", 3)
+    message = (
+        "title is nearly identical to example-2024-copy (entries/example-2024-copy.yaml:4): probable duplicate "
+        "(if it is a different study, say so in its headline)"
+    )
+    entry = "entries/example-2024-teens.yaml"
+    assert shown(check(project, adults, copy, teens)) == [at(teens[1], "title:", 8, message, "warning", entry=entry)]
+
+
+# --- validate._entry_key -----------------------------------------------------------------------------------------
+
+
+def test_a_doi_read_as_a_number_is_a_schema_error_not_a_crash(project: Path) -> None:
+    """validate.x__entry_key 35 (a DOI that is not text handed to the duplicate check, which reads it as text)."""
+    text = broken("doi: 10.5555/kb.fixture.2024", "doi: 10.5555")
+    message = 'citation.doi must be text, not 10.5555 (put quotes around it: "10.5555")'
+    assert shown(check(project, ("example-2024-fixture", text))) == [at(text, "doi:", 8, message)]
+
+
+# --- validate._checked_outcomes ----------------------------------------------------------------------------------
+
+
+def test_kb_serve_shows_progress_for_the_entries_it_checks_again(project: Path) -> None:
+    """validate.x__checked_outcomes 35, 38 (with a memory, the progress wrapper never given the results)."""
+    path = write_entry(project, GOOD)
+    vocabulary, memory, seen = load_vocabulary(project / "vocabulary.yml"), CheckMemory(), []
+
+    def progress(results):
+        seen.append(len(results))
+        return results
+
+    for _ in range(2):
+        result = validate_entries([path], vocabulary, today=TODAY, progress=progress, memory=memory)
+        assert [study.id for study in result.studies] == ["example-2024-fixture"]
+    assert seen == [1, 0]  # the second time nothing is checked again
