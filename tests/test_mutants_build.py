@@ -577,14 +577,20 @@ def test_a_large_knowledge_base_counts_its_entries(small, monkeypatch):
     assert not regenerator._is_large()
 
 
+class ChangeRecorder:
+    """Stands in for the Regenerator that `build.watch` tells about each changed file."""
+
+    def __init__(self):
+        self.paths: list[Path] = []
+
+    def changed(self, path):
+        self.paths.append(Path(path))
+
+
 def test_the_watcher_passes_each_changed_file_on(small):
-    changed = []
-
-    class Recorder:
-        def changed(self, path):
-            changed.append(Path(path))
-
-    observer = build.watch(small, Recorder())
+    recorder = ChangeRecorder()
+    changed = recorder.paths
+    observer = build.watch(small, recorder)
     try:
         target = small.entries_dir / "new.yaml"
         target.write_text("id: x\n", encoding="utf-8")
@@ -1141,13 +1147,9 @@ def test_the_watcher_passes_on_creations_deletions_and_renames_in_subfolders_and
     before, after = small.entries_dir / "before.yaml", small.entries_dir / "after.yaml"
     for path in (gone, before):
         path.write_text("id: x\n", encoding="utf-8")
-    changed = []
-
-    class Recorder:
-        def changed(self, path):
-            changed.append(Path(path))
-
-    observer = build.watch(small, Recorder())
+    recorder = ChangeRecorder()
+    changed = recorder.paths
+    observer = build.watch(small, recorder)
     try:
         (nested / "deep.yaml").touch()  # created, and nothing else: no content written
         gone.unlink()
@@ -1354,13 +1356,9 @@ class OldEvent:
 
 def test_the_watcher_takes_events_without_a_destination(small):
     """MkDocs asks for watchdog>=2.0, and kb names no version of its own. Kills kb.build.x_watch__mutmut_19, _22."""
-    changed = []
-
-    class Recorder:
-        def changed(self, path):
-            changed.append(Path(path))
-
-    observer = build.watch(small, Recorder())
+    recorder = ChangeRecorder()
+    changed = recorder.paths
+    observer = build.watch(small, recorder)
     try:
         [watch] = [emitter.watch for emitter in observer.emitters if emitter.watch.path == str(small.entries_dir)]
         observer.event_queue.put((OldEvent(str(small.entries_dir / "a.yaml")), watch))
